@@ -1,0 +1,77 @@
+"""Batch periods: ``2017Q2`` quarters, ``2017-05`` months, or explicit ``start/end`` date ranges.
+
+A period is half-open: ``start <= date < end``. ``2017Q2`` is 2017-04-01 <= date < 2017-07-01.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date
+
+from include.errors import PeriodError
+
+_QUARTER = re.compile(r"^(\d{4})Q([1-4])$")
+_MONTH = re.compile(r"^(\d{4})-(\d{2})$")
+_RANGE = re.compile(r"^(\d{4}-\d{2}-\d{2})/(\d{4}-\d{2}-\d{2})$")
+
+PERIOD_HELP = (
+    "write a quarter as YYYYQn (e.g. 2017Q2), a month as YYYY-MM (e.g. 2017-05), "
+    "or a date range as YYYY-MM-DD/YYYY-MM-DD (end excluded)"
+)
+
+
+@dataclass(frozen=True, order=True)
+class Period:
+    """A half-open date interval with the name it was written as."""
+
+    start: date
+    end: date
+    name: str
+
+    @classmethod
+    def parse(cls, text: str) -> Period:
+        """Parse ``2017Q2``, ``2017-05`` or ``2017-01-01/2017-02-15``; raise PeriodError otherwise."""
+        if not isinstance(text, str):
+            raise PeriodError(f"period {text!r} is not a string: {PERIOD_HELP}")
+        value = text.strip()
+        if match := _QUARTER.match(value):
+            year, quarter = int(match[1]), int(match[2])
+            start = date(year, 3 * quarter - 2, 1)
+            end = date(year + 1, 1, 1) if quarter == 4 else date(year, 3 * quarter + 1, 1)
+            return cls(start, end, value)
+        if match := _MONTH.match(value):
+            year, month = int(match[1]), int(match[2])
+            if not 1 <= month <= 12:
+                raise PeriodError(f"period {text!r} has month {month}: {PERIOD_HELP}")
+            end = date(year + 1, 1, 1) if month == 12 else date(year, month + 1, 1)
+            return cls(date(year, month, 1), end, value)
+        if match := _RANGE.match(value):
+            try:
+                start, end = date.fromisoformat(match[1]), date.fromisoformat(match[2])
+            except ValueError as exc:
+                raise PeriodError(f"period {text!r} is not a valid date range: {exc}") from None
+            if end <= start:
+                raise PeriodError(f"period {text!r} ends before it starts: {PERIOD_HELP}")
+            return cls(start, end, value)
+        hint = ""
+        if re.match(r"^\d{4}Q\d+$", value):
+            hint = " (quarters run from Q1 to Q4)"
+        elif re.match(r"^Q\d$", value):
+            hint = " (the year is missing)"
+        raise PeriodError(f"cannot read period {text!r}{hint}: {PERIOD_HELP}")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+def parse_periods(texts: list[str] | tuple[str, ...]) -> list[Period]:
+    """Parse several periods, refusing duplicates so one batch is never evaluated twice a run."""
+    periods = [Period.parse(text) for text in texts]
+    seen: set[tuple[date, date]] = set()
+    for period in periods:
+        key = (period.start, period.end)
+        if key in seen:
+            raise PeriodError(f"period {period.name!r} is listed twice")
+        seen.add(key)
+    return periods
