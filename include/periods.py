@@ -31,7 +31,7 @@ class Period:
 
     @classmethod
     def parse(cls, text: str) -> Period:
-        """Parse ``2017Q2``, ``2017-05`` or ``2017-01-01/2017-02-15``; raise PeriodError otherwise."""
+        """Parse ``2017Q2``, ``2017-05`` or ``2017-01-01/2017-02-15``; else raise PeriodError."""
         if not isinstance(text, str):
             raise PeriodError(f"period {text!r} is not a string: {PERIOD_HELP}")
         value = text.strip()

@@ -14,8 +14,10 @@ def test_each_test_gets_an_empty_database(postgres_url: str) -> None:
     engine = sa.create_engine(postgres_url)
     with engine.connect() as conn:
         tables = conn.execute(
-            sa.text("select count(*) from information_schema.tables "
-                    "where table_schema not in ('pg_catalog', 'information_schema')")
+            sa.text(
+                "select count(*) from information_schema.tables "
+                "where table_schema not in ('pg_catalog', 'information_schema')"
+            )
         ).scalar_one()
     engine.dispose()
     assert tables == 0

@@ -18,7 +18,7 @@ import socket
 import subprocess
 import tempfile
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -40,7 +40,7 @@ class PostgresServer:
 
     admin_url: str
     origin: str
-    stop: callable = lambda: None  # noqa: RUF009 - a plain default, never mutated
+    stop: Callable[[], None] = lambda: None
 
     def create_database(self, prefix: str = "mes_test") -> str:
         """Create a fresh, uniquely named database and return its SQLAlchemy URL."""
@@ -126,10 +126,22 @@ def start_local_cluster() -> PostgresServer | None:
 
     options = f"-p {port} -k {sockdir} -c listen_addresses=127.0.0.1 -c fsync=off"
     try:
-        run(str(bindir / "initdb"), "-D", str(datadir), "-A", "trust", "-U", "postgres",
-            "--no-sync")
-        run(str(bindir / "pg_ctl"), "-D", str(datadir), "-o", options, "-l",
-            str(workdir / "server.log"), "-w", "-t", "60", "start")
+        run(
+            str(bindir / "initdb"), "-D", str(datadir), "-A", "trust", "-U", "postgres", "--no-sync"
+        )
+        run(
+            str(bindir / "pg_ctl"),
+            "-D",
+            str(datadir),
+            "-o",
+            options,
+            "-l",
+            str(workdir / "server.log"),
+            "-w",
+            "-t",
+            "60",
+            "start",
+        )
     except (subprocess.CalledProcessError, subprocess.TimeoutExpired, OSError):
         shutil.rmtree(workdir, ignore_errors=True)
         return None
@@ -149,7 +161,7 @@ def start_local_cluster() -> PostgresServer | None:
 def start_pgserver() -> PostgresServer | None:
     """Start a throwaway server from the ``pgserver`` wheel; None when it is not installed."""
     try:
-        import pgserver  # noqa: PLC0415 - optional dependency
+        import pgserver
     except ImportError:
         return None
     workdir = Path(tempfile.mkdtemp(prefix="mes-pgserver-"))
@@ -164,8 +176,9 @@ def start_pgserver() -> PostgresServer | None:
     return PostgresServer(sqlalchemy_url(url), "pgserver wheel", stop)
 
 
-def find_or_start_server(default_url: str = "postgresql://postgres@127.0.0.1:5432/postgres",
-                         ) -> PostgresServer:
+def find_or_start_server(
+    default_url: str = "postgresql://postgres@127.0.0.1:5432/postgres",
+) -> PostgresServer:
     """Return a reachable server, or raise RuntimeError with how to provide one."""
     explicit = os.environ.get("MES_TEST_DATABASE_URL")
     if explicit:

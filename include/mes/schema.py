@@ -1,0 +1,116 @@
+"""The tables of the model evaluation store (MES), in schema ``mes``.
+
+This module is the one place where the store's tables are declared. On SQLite (the embedded
+default) there are no schemas: the engine maps ``mes`` to the main database instead.
+
+- ``mes.evaluations``: one row per evaluation (model version x period); ``metrics`` is a JSON
+  object metric name -> number, the values a check reads.
+- ``mes.feature_drift``: per-feature drift statistics of an evaluation.
+- ``mes.column_statistics``: per-column statistics of the evaluated batch.
+- ``mes.evaluation_samples``: a sample (at most 50,000 rows) of the evaluated batch, as Parquet.
+- ``mes.schema_migrations``: which schema versions have been applied.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import JSONB
+
+SCHEMA = "mes"
+
+metadata = sa.MetaData(schema=SCHEMA)
+
+# JSONB on PostgreSQL (indexable, queryable with ->>), plain JSON text elsewhere.
+Json = sa.JSON().with_variant(JSONB(), "postgresql")
+
+schema_migrations = sa.Table(
+    "schema_migrations",
+    metadata,
+    sa.Column("version", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("description", sa.Text, nullable=False),
+    sa.Column("applied_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+evaluations = sa.Table(
+    "evaluations",
+    metadata,
+    sa.Column("evaluation_id", sa.String(36), primary_key=True),
+    sa.Column("store_name", sa.Text, nullable=False),
+    sa.Column("model_name", sa.Text, nullable=False),
+    sa.Column("model_version", sa.Text, nullable=False),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("labels", Json, nullable=False),
+    sa.Column("period_start", sa.DateTime, nullable=False),
+    sa.Column("period_end", sa.DateTime, nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("row_count", sa.BigInteger, nullable=False),
+    sa.Column("labelled", sa.Boolean, nullable=False),
+    sa.Column("metrics", Json, nullable=False),
+    sa.Column("confusion_matrix", Json),
+    sa.Column("quality", Json),
+    sa.Column("drift", Json),
+    sa.UniqueConstraint(
+        "store_name",
+        "model_version",
+        "period_start",
+        "period_end",
+        name="evaluations_one_per_model_version_and_period",
+    ),
+)
+sa.Index("evaluations_store_period", evaluations.c.store_name, evaluations.c.period_end)
+
+feature_drift = sa.Table(
+    "feature_drift",
+    metadata,
+    sa.Column(
+        "evaluation_id",
+        sa.String(36),
+        sa.ForeignKey(evaluations.c.evaluation_id, ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("feature", sa.Text, primary_key=True),
+    sa.Column("kind", sa.Text, nullable=False),
+    sa.Column("ks_statistic", sa.Float),
+    sa.Column("ks_pvalue", sa.Float),
+    sa.Column("wasserstein", sa.Float),
+    sa.Column("chi2_statistic", sa.Float),
+    sa.Column("chi2_pvalue", sa.Float),
+    sa.Column("pvalue_adjusted", sa.Float),
+    sa.Column("psi", sa.Float),
+    sa.Column("drift_importance", sa.Float),
+    sa.Column("model_importance", sa.Float),
+    sa.Column("new_categories", Json),
+    sa.Column("drifted", sa.Boolean),
+    sa.Column("details", Json),
+)
+
+column_statistics = sa.Table(
+    "column_statistics",
+    metadata,
+    sa.Column(
+        "evaluation_id",
+        sa.String(36),
+        sa.ForeignKey(evaluations.c.evaluation_id, ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("column_name", sa.Text, primary_key=True),
+    sa.Column("kind", sa.Text, nullable=False),
+    sa.Column("statistics", Json, nullable=False),
+)
+
+evaluation_samples = sa.Table(
+    "evaluation_samples",
+    metadata,
+    sa.Column(
+        "evaluation_id",
+        sa.String(36),
+        sa.ForeignKey(evaluations.c.evaluation_id, ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("format", sa.Text, nullable=False),
+    sa.Column("row_count", sa.Integer, nullable=False),
+    sa.Column("content", sa.LargeBinary, nullable=False),
+)
+
+# Children of an evaluation, in the order they are deleted before the evaluation itself.
+EVALUATION_CHILDREN = (feature_drift, column_statistics, evaluation_samples)

@@ -1,0 +1,400 @@
+"""The model evaluation store (MES): evaluations kept in PostgreSQL, or SQLite for the quickstart.
+
+Writes are transactional and idempotent: saving an evaluation of a model version on a period that
+the store already holds replaces the old one (with its drift, statistics and sample) in the same
+transaction, so the store holds one row per (store, model version, period), never two, and a
+failed write leaves it exactly as it was.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import io
+import os
+import uuid
+from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import sqlalchemy as sa
+from sqlalchemy.engine import make_url
+
+from include.errors import StoreError
+from include.mes import migrations
+from include.mes.records import (
+    EvaluationRecord,
+    MetricPoint,
+    StoredEvaluation,
+    finite_metrics,
+    json_safe,
+)
+from include.mes.schema import (
+    EVALUATION_CHILDREN,
+    SCHEMA,
+    column_statistics,
+    evaluation_samples,
+    evaluations,
+    feature_drift,
+)
+from include.paths import mes_home
+
+_FEATURE_DRIFT_COLUMNS = {c.name for c in feature_drift.columns} - {"evaluation_id", "details"}
+
+
+def resolve_mes_url(url: str | None = None) -> str:
+    """The MES location: ``url``, else ``$MES_DATABASE_URL``, else an embedded SQLite file."""
+    url = url or os.environ.get("MES_DATABASE_URL")
+    if not url:
+        return f"sqlite:///{mes_home() / 'mes.sqlite'}"
+    parsed = make_url(url)
+    if parsed.drivername in ("postgres", "postgresql"):
+        parsed = parsed.set(drivername="postgresql+psycopg2")
+    return parsed.render_as_string(hide_password=False)
+
+
+def describe_url(url: str) -> str:
+    """A URL fit for logs and error messages: no password."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        return f"SQLite file {parsed.database}"
+    return f"PostgreSQL {parsed.host or 'localhost'}:{parsed.port or 5432}/{parsed.database}"
+
+
+class ModelEvaluationStore:
+    """Read and write evaluations; ``open()`` creates or upgrades the schema first."""
+
+    def __init__(self, engine: sa.Engine, description: str) -> None:
+        self._engine = engine
+        self.description = description
+
+    @classmethod
+    def open(cls, url: str | None = None, *, migrate: bool = True) -> ModelEvaluationStore:
+        resolved = resolve_mes_url(url)
+        parsed = make_url(resolved)
+        description = describe_url(resolved)
+        if parsed.get_backend_name() == "sqlite":
+            if parsed.database:
+                Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            engine = _sqlite_engine(resolved)
+        elif parsed.get_backend_name() == "postgresql":
+            engine = sa.create_engine(
+                resolved, pool_pre_ping=True, connect_args={"connect_timeout": 10}
+            )
+        else:
+            raise StoreError(
+                f"unsupported MES database {parsed.drivername!r}: use a postgresql:// URL "
+                "(the mes_db connection) or none for the embedded SQLite store"
+            )
+        store = cls(engine, description)
+        if migrate:
+            store.migrate()
+        return store
+
+    def close(self) -> None:
+        self._engine.dispose()
+
+    def __enter__(self) -> ModelEvaluationStore:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[sa.Connection]:
+        try:
+            with self._engine.begin() as conn:
+                yield conn
+        except sa.exc.OperationalError as exc:
+            raise StoreError(
+                f"cannot use the model evaluation store at {self.description}: {_reason(exc)}. "
+                "Check that the database is running and that the mes_db connection "
+                "(or MES_DATABASE_URL) points at it; nothing was written"
+            ) from None
+        except sa.exc.DBAPIError as exc:
+            raise StoreError(
+                f"the model evaluation store at {self.description} refused the operation: "
+                f"{_reason(exc)}; nothing was written"
+            ) from None
+
+    def migrate(self, upgrades: Sequence[migrations.Migration] = migrations.UPGRADES) -> list[int]:
+        """Create or upgrade the schema; returns the versions applied (empty when up to date)."""
+        with self._transaction() as conn:
+            return migrations.migrate(conn, upgrades)
+
+    def schema_version(self) -> int:
+        with self._transaction() as conn:
+            return migrations.current_version(conn)
+
+    # -- writing ---------------------------------------------------------------------------
+
+    def save(self, record: EvaluationRecord) -> str:
+        """Store an evaluation, replacing one of the same version and period; return its id."""
+        evaluation_id = str(uuid.uuid4())
+        row, children = _prepare_rows(evaluation_id, record)
+        key = (record.store_name, record.model_version, row["period_start"], row["period_end"])
+        with self._transaction() as conn:
+            if conn.dialect.name == "postgresql":
+                # Serialise concurrent writers of the same evaluation; others proceed in parallel.
+                conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _lock_key(key)})
+            previous = (
+                conn.execute(
+                    sa.select(evaluations.c.evaluation_id).where(
+                        evaluations.c.store_name == key[0],
+                        evaluations.c.model_version == key[1],
+                        evaluations.c.period_start == key[2],
+                        evaluations.c.period_end == key[3],
+                    )
+                )
+                .scalars()
+                .all()
+            )
+            if previous:
+                _delete(conn, previous)
+            conn.execute(evaluations.insert(), row)
+            for table, rows in children:
+                if rows:
+                    conn.execute(table.insert(), rows)
+        return evaluation_id
+
+    def delete(self, evaluation_id: str) -> bool:
+        """Remove one evaluation and everything stored with it; False when there was none."""
+        with self._transaction() as conn:
+            return _delete(conn, [evaluation_id]) > 0
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def evaluations(
+        self, store_name: str | None = None, *, model_version: str | None = None
+    ) -> list[StoredEvaluation]:
+        """Evaluations in period order (then creation order)."""
+        query = sa.select(evaluations).order_by(
+            evaluations.c.period_start, evaluations.c.period_end, evaluations.c.created_at
+        )
+        query = _filtered(query, store_name, model_version)
+        with self._transaction() as conn:
+            return [_stored(row) for row in conn.execute(query).mappings()]
+
+    def latest(
+        self, store_name: str, *, model_version: str | None = None
+    ) -> StoredEvaluation | None:
+        """The evaluation of the most recent period (the most recently created on a tie)."""
+        query = (
+            sa.select(evaluations)
+            .order_by(evaluations.c.period_end.desc(), evaluations.c.created_at.desc())
+            .limit(1)
+        )
+        query = _filtered(query, store_name, model_version)
+        with self._transaction() as conn:
+            row = conn.execute(query).mappings().first()
+        return _stored(row) if row else None
+
+    def get(self, evaluation_id: str) -> StoredEvaluation:
+        query = sa.select(evaluations).where(evaluations.c.evaluation_id == evaluation_id)
+        with self._transaction() as conn:
+            row = conn.execute(query).mappings().first()
+        if row is None:
+            raise StoreError(f"no evaluation {evaluation_id!r} in the store at {self.description}")
+        return _stored(row)
+
+    def metric_history(
+        self, metric: str, store_name: str, *, model_version: str | None = None
+    ) -> list[MetricPoint]:
+        """The values of one metric over the store's evaluations that have it, in period order."""
+        return [
+            MetricPoint(
+                evaluation_id=e.evaluation_id,
+                name=e.name,
+                model_version=e.model_version,
+                period_start=e.period_start,
+                period_end=e.period_end,
+                created_at=e.created_at,
+                value=e.metrics[metric],
+            )
+            for e in self.evaluations(store_name, model_version=model_version)
+            if metric in e.metrics
+        ]
+
+    def feature_drift(self, evaluation_id: str) -> list[dict[str, Any]]:
+        query = sa.select(feature_drift).where(feature_drift.c.evaluation_id == evaluation_id)
+        with self._transaction() as conn:
+            return [
+                dict(row)
+                for row in conn.execute(query.order_by(feature_drift.c.feature)).mappings()
+            ]
+
+    def column_statistics(self, evaluation_id: str) -> list[dict[str, Any]]:
+        query = (
+            sa.select(column_statistics.c.statistics)
+            .where(column_statistics.c.evaluation_id == evaluation_id)
+            .order_by(column_statistics.c.column_name)
+        )
+        with self._transaction() as conn:
+            return list(conn.execute(query).scalars())
+
+    def sample(self, evaluation_id: str) -> pd.DataFrame | None:
+        """The stored sample of the evaluated rows, or None when none was kept."""
+        query = sa.select(evaluation_samples.c.content).where(
+            evaluation_samples.c.evaluation_id == evaluation_id
+        )
+        with self._transaction() as conn:
+            content = conn.execute(query).scalar()
+        return None if content is None else pd.read_parquet(io.BytesIO(content))
+
+
+def evaluations_table(
+    stored: Sequence[StoredEvaluation],
+    metrics: Sequence[str] = ("auc", "accuracy", "f1", "log_loss", "data_drift"),
+) -> pd.DataFrame:
+    """The store as a user reads it: one line per evaluation with its main metrics."""
+    rows = []
+    for e in stored:
+        row = {
+            "name": e.name,
+            "model_version": e.model_version,
+            "period": f"{e.period_start:%Y-%m-%d} .. {e.period_end:%Y-%m-%d}",
+            "rows": e.row_count,
+        }
+        row.update({metric: e.metrics.get(metric) for metric in metrics})
+        row["created_at"] = f"{e.created_at:%Y-%m-%d %H:%M:%S}"
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _sqlite_engine(url: str) -> sa.Engine:
+    """SQLite with write transactions that lock at BEGIN, so concurrent writers queue up.
+
+    pysqlite starts transactions lazily, at the first write; two writers could then both read
+    "no previous evaluation" and collide. ``BEGIN IMMEDIATE`` takes the write lock up front.
+    """
+    engine = sa.create_engine(url, connect_args={"timeout": 60})
+
+    @sa.event.listens_for(engine, "connect")
+    def _connect(dbapi_connection, _record) -> None:
+        dbapi_connection.isolation_level = None  # let the "begin" hook below open transactions
+        dbapi_connection.execute("PRAGMA foreign_keys=ON")
+        dbapi_connection.execute("PRAGMA journal_mode=WAL")
+
+    @sa.event.listens_for(engine, "begin")
+    def _begin(connection) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+    return engine.execution_options(schema_translate_map={SCHEMA: None})
+
+
+def _reason(exc: sa.exc.DBAPIError) -> str:
+    text = str(exc.orig if exc.orig is not None else exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def _filtered(query: sa.Select, store_name: str | None, model_version: str | None) -> sa.Select:
+    if store_name is not None:
+        query = query.where(evaluations.c.store_name == store_name)
+    if model_version is not None:
+        query = query.where(evaluations.c.model_version == model_version)
+    return query
+
+
+def _delete(conn: sa.Connection, evaluation_ids: Sequence[str]) -> int:
+    for table in EVALUATION_CHILDREN:
+        conn.execute(table.delete().where(table.c.evaluation_id.in_(evaluation_ids)))
+    result = conn.execute(
+        evaluations.delete().where(evaluations.c.evaluation_id.in_(evaluation_ids))
+    )
+    return result.rowcount
+
+
+def _lock_key(key: tuple) -> int:
+    digest = hashlib.sha256(repr(key).encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
+
+
+def _prepare_rows(evaluation_id: str, record: EvaluationRecord) -> tuple[dict, list]:
+    """Everything to insert, built (and validated) before the transaction starts."""
+    if not record.store_name or not record.model_version:
+        raise StoreError("an evaluation needs a store name and a model version")
+    if record.row_count < 0:
+        raise StoreError(f"row_count must not be negative, got {record.row_count}")
+    row = {
+        "evaluation_id": evaluation_id,
+        "store_name": record.store_name,
+        "model_name": record.model_name,
+        "model_version": record.model_version,
+        "name": record.display_name,
+        "labels": json_safe(dict(record.labels)),
+        "period_start": datetime.combine(record.period.start, datetime.min.time()),
+        "period_end": datetime.combine(record.period.end, datetime.min.time()),
+        "created_at": datetime.now(UTC),
+        "row_count": int(record.row_count),
+        "labelled": bool(record.labelled),
+        "metrics": finite_metrics(record.metrics),
+        "confusion_matrix": json_safe(record.confusion_matrix),
+        "quality": json_safe(record.quality),
+        "drift": json_safe(record.drift),
+    }
+    stats_rows = [
+        {
+            "evaluation_id": evaluation_id,
+            "column_name": str(stats["name"]),
+            "kind": str(stats["kind"]),
+            "statistics": json_safe(stats),
+        }
+        for stats in record.column_statistics
+    ]
+    drift_rows = [_feature_drift_row(evaluation_id, item) for item in record.feature_drift]
+    sample_rows = []
+    if record.sample is not None:
+        buffer = io.BytesIO()
+        record.sample.to_parquet(buffer, index=False)
+        sample_rows.append(
+            {
+                "evaluation_id": evaluation_id,
+                "format": "parquet",
+                "row_count": len(record.sample),
+                "content": buffer.getvalue(),
+            }
+        )
+    children = [
+        (column_statistics, stats_rows),
+        (feature_drift, drift_rows),
+        (evaluation_samples, sample_rows),
+    ]
+    return row, children
+
+
+def _feature_drift_row(evaluation_id: str, item: dict[str, Any]) -> dict[str, Any]:
+    row = {name: None for name in _FEATURE_DRIFT_COLUMNS}
+    details = {}
+    for key, value in item.items():
+        if key in _FEATURE_DRIFT_COLUMNS:
+            row[key] = value if key == "new_categories" else json_safe(value)
+        else:
+            details[key] = value
+    row["new_categories"] = json_safe(row["new_categories"])
+    row.update(evaluation_id=evaluation_id, details=json_safe(details))
+    return row
+
+
+def _stored(row: Any) -> StoredEvaluation:
+    created_at = row["created_at"]
+    if created_at.tzinfo is None:  # SQLite hands back naive datetimes; they were stored in UTC
+        created_at = created_at.replace(tzinfo=UTC)
+    return StoredEvaluation(
+        evaluation_id=row["evaluation_id"],
+        store_name=row["store_name"],
+        model_name=row["model_name"],
+        model_version=row["model_version"],
+        name=row["name"],
+        labels=row["labels"] or {},
+        period_start=row["period_start"],
+        period_end=row["period_end"],
+        created_at=created_at,
+        row_count=row["row_count"],
+        labelled=row["labelled"],
+        metrics=row["metrics"] or {},
+        confusion_matrix=row["confusion_matrix"],
+        quality=row["quality"],
+        drift=row["drift"],
+    )

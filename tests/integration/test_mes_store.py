@@ -1,0 +1,256 @@
+"""The model evaluation store on PostgreSQL and on the embedded SQLite file, through one API."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+
+import pandas as pd
+import pytest
+import sqlalchemy as sa
+
+from include.errors import StoreError
+from include.mes.migrations import Migration
+from include.mes.records import EvaluationRecord
+from include.mes.store import ModelEvaluationStore, evaluations_table
+from include.periods import Period
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(params=["postgresql", "sqlite"])
+def store_url(request: pytest.FixtureRequest, tmp_path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'mes.sqlite'}"
+    return request.getfixturevalue("postgres_url")
+
+
+@pytest.fixture
+def store(store_url: str) -> Iterator[ModelEvaluationStore]:
+    with ModelEvaluationStore.open(store_url) as opened:
+        yield opened
+
+
+def record(
+    quarter: str = "2017Q2", *, version: str = "v1", auc: float = 0.8, **overrides
+) -> EvaluationRecord:
+    fields = {
+        "store_name": "the_MES",
+        "model_name": "fraud_authorization",
+        "model_version": version,
+        "period": Period.parse(quarter),
+        "row_count": 1000,
+        "metrics": {"auc": auc, "accuracy": 0.9, "data_drift": 0.51},
+        "labels": {"evaluation:period": quarter},
+        "confusion_matrix": {
+            "true_positive": 800,
+            "false_positive": 50,
+            "true_negative": 100,
+            "false_negative": 50,
+        },
+        "column_statistics": [{"name": "card_age", "kind": "numeric", "mean": 41.5}],
+        "feature_drift": [
+            {
+                "feature": "card_age",
+                "kind": "numeric",
+                "psi": 0.31,
+                "ks_pvalue": 1e-9,
+                "drifted": True,
+                "histogram": [1, 2],
+            }
+        ],
+        "sample": pd.DataFrame({"card_age": [30, 40, 50], "proba": [0.1, 0.5, 0.9]}),
+    }
+    fields.update(overrides)
+    return EvaluationRecord(**fields)
+
+
+def count_rows(store_url: str, table: str) -> int:
+    engine = sa.create_engine(store_url)
+    name = f"mes.{table}" if engine.dialect.name == "postgresql" else table
+    with engine.connect() as conn:
+        count = conn.execute(sa.text(f"select count(*) from {name}")).scalar_one()
+    engine.dispose()
+    return count
+
+
+def test_a_new_store_is_created_at_the_latest_schema_version(store: ModelEvaluationStore) -> None:
+    assert store.schema_version() == 1
+    assert store.migrate() == []  # reopening applies nothing
+    assert store.evaluations() == []
+    assert store.latest("the_MES") is None
+
+
+def test_an_evaluation_reads_back_with_everything_stored_with_it(
+    store: ModelEvaluationStore,
+) -> None:
+    evaluation_id = store.save(record())
+
+    stored = store.get(evaluation_id)
+    assert (stored.name, stored.model_version, stored.row_count) == ("2017Q2", "v1", 1000)
+    assert stored.metrics == {"auc": 0.8, "accuracy": 0.9, "data_drift": 0.51}
+    assert stored.labels == {"evaluation:period": "2017Q2"}
+    assert (stored.period_start.date().isoformat(), stored.period_end.date().isoformat()) == (
+        "2017-04-01",
+        "2017-07-01",
+    )
+    assert stored.confusion_matrix["true_positive"] == 800
+    assert stored.created_at.tzinfo is not None
+    assert store.column_statistics(evaluation_id) == [
+        {"name": "card_age", "kind": "numeric", "mean": 41.5}
+    ]
+    [drift] = store.feature_drift(evaluation_id)
+    assert (drift["feature"], drift["psi"], drift["drifted"]) == ("card_age", 0.31, True)
+    assert drift["details"] == {"histogram": [1, 2]}
+    pd.testing.assert_frame_equal(store.sample(evaluation_id), record().sample)
+
+
+def test_re_evaluating_a_period_replaces_it_one_row_never_two(
+    store: ModelEvaluationStore,
+    store_url: str,
+) -> None:
+    for quarter in ("2017Q2", "2017Q3", "2017Q4"):
+        store.save(record(quarter))
+    first_q3 = next(e for e in store.evaluations("the_MES") if e.name == "2017Q3")
+
+    again = store.save(record("2017Q3", auc=0.7))
+
+    evaluations = store.evaluations("the_MES")
+    assert [e.name for e in evaluations] == ["2017Q2", "2017Q3", "2017Q4"]
+    assert count_rows(store_url, "evaluations") == 3
+    assert count_rows(store_url, "feature_drift") == 3
+    assert count_rows(store_url, "evaluation_samples") == 3
+    assert store.get(again).metrics["auc"] == 0.7
+    with pytest.raises(StoreError, match="no evaluation"):
+        store.get(first_q3.evaluation_id)
+
+
+def test_another_model_version_on_the_same_period_is_a_second_evaluation(
+    store: ModelEvaluationStore,
+) -> None:
+    store.save(record("2017Q2", version="v1"))
+    store.save(record("2017Q2", version="v2"))
+    assert sorted(e.model_version for e in store.evaluations("the_MES")) == ["v1", "v2"]
+    assert [e.model_version for e in store.evaluations("the_MES", model_version="v2")] == ["v2"]
+
+
+def test_latest_is_the_most_recent_period_and_history_follows_the_periods(
+    store: ModelEvaluationStore,
+) -> None:
+    store.save(record("2017Q4", auc=0.70))
+    store.save(record("2017Q2", auc=0.85))
+    store.save(record("2017Q3", auc=0.80, metrics={"accuracy": 0.9}))  # no AUC this time
+    store.save(record("2017Q1", auc=0.9, store_name="another_store"))
+
+    assert store.latest("the_MES").name == "2017Q4"
+    history = store.metric_history("auc", "the_MES")
+    assert [(p.name, p.value) for p in history] == [("2017Q2", 0.85), ("2017Q4", 0.70)]
+    table = evaluations_table(store.evaluations("the_MES"))
+    assert list(table["name"]) == ["2017Q2", "2017Q3", "2017Q4"]
+    assert table["auc"].isna().tolist() == [False, True, False]
+
+
+def test_metrics_that_are_not_finite_numbers_are_left_out(store: ModelEvaluationStore) -> None:
+    evaluation_id = store.save(
+        record(metrics={"auc": float("nan"), "accuracy": 0.9, "lift": float("inf"), "note": "x"})
+    )
+    assert store.get(evaluation_id).metrics == {"accuracy": 0.9}
+
+
+def test_a_failed_replacement_leaves_the_previous_evaluation_intact(
+    store: ModelEvaluationStore,
+) -> None:
+    kept = store.save(record("2017Q3"))
+    broken = record(
+        "2017Q3",
+        auc=0.1,
+        feature_drift=[
+            {"feature": "card_age", "kind": "numeric"},
+            {"feature": "card_age", "kind": "numeric"},  # the same feature twice: refused
+        ],
+    )
+    with pytest.raises(StoreError, match="nothing was written"):
+        store.save(broken)
+    [still_there] = store.evaluations("the_MES")
+    assert (still_there.evaluation_id, still_there.metrics["auc"]) == (kept, 0.8)
+    assert len(store.feature_drift(kept)) == 1
+
+
+def test_concurrent_writers_of_the_same_period_leave_one_evaluation(
+    store: ModelEvaluationStore,
+) -> None:
+    errors: list[Exception] = []
+
+    def write(auc: float) -> None:
+        try:
+            store.save(record("2017Q2", auc=auc))
+        except Exception as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=write, args=(0.5 + i / 100,)) for i in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert len(store.evaluations("the_MES")) == 1
+
+
+def test_an_existing_store_is_upgraded_and_keeps_its_evaluations(
+    store: ModelEvaluationStore,
+) -> None:
+    kept = store.save(record("2017Q2"))
+    add_owner = Migration(
+        2,
+        "evaluations.owner",
+        lambda conn: conn.execute(
+            sa.text("ALTER TABLE mes.evaluations ADD COLUMN owner TEXT")
+            if conn.dialect.name == "postgresql"
+            else sa.text("ALTER TABLE evaluations ADD COLUMN owner TEXT")
+        ),
+    )
+
+    assert store.migrate([add_owner]) == [2]
+    assert store.migrate([add_owner]) == []
+    assert store.schema_version() == 2
+    assert store.get(kept).metrics["auc"] == 0.8
+
+
+def test_a_failing_upgrade_changes_nothing(store: ModelEvaluationStore) -> None:
+    kept = store.save(record("2017Q2"))
+
+    def half_done(conn: sa.Connection) -> None:
+        conn.execute(
+            sa.text(
+                "DELETE FROM mes.evaluations"
+                if conn.dialect.name == "postgresql"
+                else "DELETE FROM evaluations"
+            )
+        )
+        raise RuntimeError("upgrade failed half way")
+
+    with pytest.raises(RuntimeError, match="half way"):
+        store.migrate([Migration(2, "broken", half_done)])
+    assert store.schema_version() == 1
+    assert store.get(kept).evaluation_id == kept
+
+
+def test_a_store_newer_than_the_code_is_refused(store_url: str) -> None:
+    with ModelEvaluationStore.open(store_url) as store:
+        store.migrate([Migration(2, "from the future", lambda conn: None)])
+    with pytest.raises(StoreError, match="version 2 but this code knows versions up to 1"):
+        ModelEvaluationStore.open(store_url)
+
+
+def test_an_unreachable_database_gives_one_clear_error() -> None:
+    with pytest.raises(StoreError) as caught:
+        ModelEvaluationStore.open("postgresql://postgres:secret@127.0.0.1:1/mes")
+    message = str(caught.value)
+    assert "127.0.0.1:1/mes" in message
+    assert "mes_db" in message
+    assert "secret" not in message
+
+
+def test_an_unsupported_database_is_refused() -> None:
+    with pytest.raises(StoreError, match="unsupported MES database"):
+        ModelEvaluationStore.open("mysql://root@localhost/mes")
