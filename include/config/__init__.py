@@ -70,14 +70,14 @@ class MonitoringConfig(BaseModel):
     @field_validator("reference_period")
     @classmethod
     def _reference_parses(cls, value: str) -> str:
-        Period.parse(value)
+        _check_period(value)
         return value
 
     @field_validator("batch_periods")
     @classmethod
     def _batches_parse(cls, value: tuple[str, ...]) -> tuple[str, ...]:
         for text in value:
-            Period.parse(text)
+            _check_period(text)
         return value
 
     @model_validator(mode="after")
@@ -112,6 +112,13 @@ class MonitoringConfig(BaseModel):
         return (self.date_column, *self.features)
 
 
+def _check_period(text: str) -> None:
+    try:
+        Period.parse(text)
+    except PeriodError as exc:  # pydantic names the setting only for ValueError
+        raise ValueError(str(exc)) from None
+
+
 def load_config(path: str | os.PathLike[str] | None = None) -> MonitoringConfig:
     """Read and validate a configuration file (YAML or JSON).
 
@@ -139,5 +146,3 @@ def parse_config(raw: dict, *, source: str = "configuration") -> MonitoringConfi
             for err in exc.errors()
         )
         raise ConfigurationError(f"{source} is invalid: {problems}") from None
-    except PeriodError as exc:
-        raise ConfigurationError(f"{source} is invalid: {exc}") from None
