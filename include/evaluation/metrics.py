@@ -1,0 +1,304 @@
+"""Performance metrics of a binary classifier on one labelled batch.
+
+Every metric of an evaluation (SPEC section 3) comes from one validation of the inputs and one
+sort of the scores, so that a batch of a million rows is scored in a fraction of a second. The
+definitions follow scikit-learn where scikit-learn has one; the others (cost-matrix gain, lift,
+calibration loss) are stated in :class:`PerformanceMetrics`.
+
+Labels are 0/1 with 1 the positive class (the caller maps its own labels first); ``proba`` is the
+predicted probability of the positive class, and a row is predicted positive when
+``proba >= threshold``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from include.config import CostMatrix
+from include.errors import DataValidationError
+
+LOG_LOSS_EPSILON = 1e-15
+"""Probabilities are clipped to ``[eps, 1 - eps]`` before the logarithm of the log loss."""
+
+LIFT_FRACTION_DENOMINATOR = 10
+"""The lift is read on the top ``ceil(n / 10)`` scores: the first decile."""
+
+CALIBRATION_BINS = 10
+"""Equal-width probability bins of the calibration loss."""
+
+
+@dataclass(frozen=True)
+class ConfusionMatrix:
+    """Counts of the four outcomes at the threshold (rows, not shares)."""
+
+    true_positive: int
+    false_positive: int
+    true_negative: int
+    false_negative: int
+
+    def to_dict(self) -> dict[str, int]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class PerformanceMetrics:
+    """Every performance metric of one evaluation. ↑ = higher is better, ↓ = lower is better.
+
+    - ``precision`` ↑: tp / (tp + fp); 0 when nothing is predicted positive.
+    - ``recall`` ↑: tp / (tp + fn); 0 when there is no actual positive.
+    - ``f1`` ↑: 2·tp / (2·tp + fp + fn); 0 when tp + fp + fn = 0.
+    - ``accuracy`` ↑: (tp + tn) / n.
+    - ``mcc`` ↑ (−1 … 1): Matthews correlation coefficient
+      (tp·tn − fp·fn) / √((tp+fp)(tp+fn)(tn+fp)(tn+fn)); 0 when a factor is 0.
+    - ``hamming_loss`` ↓: share of misclassified rows, (fp + fn) / n = 1 − accuracy.
+    - ``cost_matrix_gain`` ↑: mean gain per row,
+      (tp·g_tp + tn·g_tn + fp·g_fp + fn·g_fn) / n with the gains of the :class:`CostMatrix`.
+    - ``auc`` ↑ (0.5 = random): area under the ROC curve, tied scores counting one half
+      (Mann–Whitney). **NaN when only one class is present**: the caller must treat it as missing.
+    - ``log_loss`` ↓: mean of −[y·ln p + (1 − y)·ln(1 − p)], p clipped to [1e-15, 1 − 1e-15].
+    - ``lift`` ↑ (1 = random): cumulative lift of the top decile — the positive rate among the
+      ``ceil(n / 10)`` highest scores (ties at the cut broken by row order) divided by the overall
+      positive rate. NaN when there is no actual positive.
+    - ``calibration_loss`` ↓: expected calibration error over 10 equal-width probability bins
+      ``[k/10, (k+1)/10)`` (the last one closed), Σ (n_bin / n)·|mean(p in bin) − mean(y in bin)|.
+
+    ``positive_rate`` is the share of actual positives and ``predicted_positive_rate`` the share
+    predicted positive at ``threshold``.
+    """
+
+    precision: float
+    recall: float
+    f1: float
+    accuracy: float
+    mcc: float
+    hamming_loss: float
+    cost_matrix_gain: float
+    auc: float
+    log_loss: float
+    lift: float
+    calibration_loss: float
+    threshold: float
+    positive_rate: float
+    predicted_positive_rate: float
+    confusion_matrix: ConfusionMatrix
+
+    def as_dict(self) -> dict[str, float]:
+        """Metric name → value; NaN (auc, lift) means the metric is undefined for this batch."""
+        values = asdict(self)
+        del values["confusion_matrix"]
+        return values
+
+
+def binary_metrics(
+    y_true: npt.ArrayLike,
+    proba: npt.ArrayLike,
+    *,
+    threshold: float,
+    cost_matrix: CostMatrix,
+) -> PerformanceMetrics:
+    """All performance metrics of ``proba`` against the 0/1 labels ``y_true`` at ``threshold``.
+
+    Raises :class:`DataValidationError` when the inputs are empty, of different lengths, when a
+    label is not 0/1, a probability is outside [0, 1] or NaN, or the threshold is not in [0, 1].
+    """
+    y, p = _validated(y_true, proba)
+    threshold = _validated_threshold(threshold)
+    n = y.size
+    positives = int(np.count_nonzero(y))
+    negatives = n - positives
+
+    predicted = p >= threshold
+    tp = int(np.count_nonzero(predicted & y))
+    predicted_positives = int(np.count_nonzero(predicted))
+    fp = predicted_positives - tp
+    fn = positives - tp
+    tn = negatives - fp
+
+    gain = (
+        tp * cost_matrix.true_positive
+        + tn * cost_matrix.true_negative
+        + fp * cost_matrix.false_positive
+        + fn * cost_matrix.false_negative
+    ) / n
+
+    return PerformanceMetrics(
+        precision=_ratio(tp, tp + fp),
+        recall=_ratio(tp, tp + fn),
+        f1=_ratio(2 * tp, 2 * tp + fp + fn),
+        accuracy=(tp + tn) / n,
+        mcc=_matthews(tp, fp, tn, fn),
+        hamming_loss=(fp + fn) / n,
+        cost_matrix_gain=float(gain),
+        auc=_roc_auc(y, p, positives),
+        log_loss=_log_loss(y, p),
+        lift=_top_decile_lift(y, p, positives),
+        calibration_loss=_calibration_loss(y, p),
+        threshold=threshold,
+        positive_rate=positives / n,
+        predicted_positive_rate=predicted_positives / n,
+        confusion_matrix=ConfusionMatrix(
+            true_positive=tp, false_positive=fp, true_negative=tn, false_negative=fn
+        ),
+    )
+
+
+def choose_threshold(y_true: npt.ArrayLike, proba: npt.ArrayLike) -> float:
+    """The threshold maximising F1, chosen among the distinct scores (used at training time).
+
+    Predicting positive when ``proba >= threshold``; when several thresholds reach the same F1,
+    the highest (fewest rows flagged) wins. Raises :class:`DataValidationError` when there is no
+    positive label, since every threshold then has F1 = 0.
+    """
+    y, p = _validated(y_true, proba)
+    positives = int(np.count_nonzero(y))
+    if positives == 0:
+        raise DataValidationError(
+            "cannot choose a threshold: no row has the positive label (1); "
+            "the split used to choose it must contain positives"
+        )
+    scores, true_positives, flagged = _cumulative_counts_by_score(y, p)
+    f1 = 2.0 * true_positives / (positives + flagged)
+    # argmax returns the first maximum: scores run from high to low, so the highest threshold.
+    return float(scores[int(np.argmax(f1))])
+
+
+def _cumulative_counts_by_score(
+    y: np.ndarray, p: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For each distinct score s, from high to low: s, #positives with p >= s, #rows with p >= s."""
+    order = np.argsort(p)[::-1]
+    sorted_scores = p[order]
+    cumulative_positives = np.cumsum(y[order], dtype=np.int64)
+    # last index of each run of equal scores
+    ends = np.flatnonzero(np.diff(sorted_scores))
+    ends = np.append(ends, sorted_scores.size - 1)
+    return sorted_scores[ends], cumulative_positives[ends], ends + 1
+
+
+def _roc_auc(y: np.ndarray, p: np.ndarray, positives: int) -> float:
+    negatives = y.size - positives
+    if positives == 0 or negatives == 0:
+        return math.nan
+    _, tps, flagged = _cumulative_counts_by_score(y, p)
+    fps = flagged - tps
+    # trapezoids between consecutive ROC points, in integer units of (1 / positives·negatives)
+    tps = np.concatenate(([0], tps))
+    fps = np.concatenate(([0], fps))
+    twice_area = np.sum(np.diff(fps) * (tps[1:] + tps[:-1]))
+    return float(twice_area / (2.0 * positives * negatives))
+
+
+def _log_loss(y: np.ndarray, p: np.ndarray) -> float:
+    likelihood = np.where(y, p, 1.0 - p)
+    np.clip(likelihood, LOG_LOSS_EPSILON, 1.0 - LOG_LOSS_EPSILON, out=likelihood)
+    return float(-np.mean(np.log(likelihood)))
+
+
+def _top_decile_lift(y: np.ndarray, p: np.ndarray, positives: int) -> float:
+    n = y.size
+    if positives == 0:
+        return math.nan
+    top = -(-n // LIFT_FRACTION_DENOMINATOR)  # ceil(n / 10) without floating-point error
+    cut = np.partition(p, n - top)[n - top]  # the top-th highest score
+    above = p > cut
+    taken_above = int(np.count_nonzero(above))
+    positives_above = int(np.count_nonzero(y & above))
+    # rows tied at the cut enter in row order until the decile is full
+    tied = np.flatnonzero(p == cut)[: top - taken_above]
+    positives_top = positives_above + int(np.count_nonzero(y[tied]))
+    return (positives_top / top) / (positives / n)
+
+
+def _calibration_loss(y: np.ndarray, p: np.ndarray) -> float:
+    bins = np.minimum((p * CALIBRATION_BINS).astype(np.intp), CALIBRATION_BINS - 1)
+    predicted = np.bincount(bins, weights=p, minlength=CALIBRATION_BINS)
+    observed = np.bincount(bins, weights=y, minlength=CALIBRATION_BINS)
+    # (n_bin / n)·|mean p − mean y| = |Σ p − Σ y| / n within each bin
+    return float(np.sum(np.abs(predicted - observed)) / y.size)
+
+
+def _matthews(tp: int, fp: int, tn: int, fn: int) -> float:
+    denominator = float(tp + fp) * float(tp + fn) * float(tn + fp) * float(tn + fn)
+    if denominator == 0.0:
+        return 0.0
+    return (float(tp) * tn - float(fp) * fn) / math.sqrt(denominator)
+
+
+def _ratio(numerator: int, denominator: int) -> float:
+    return numerator / denominator if denominator else 0.0
+
+
+def _validated(y_true: npt.ArrayLike, proba: npt.ArrayLike) -> tuple[np.ndarray, np.ndarray]:
+    """Labels as a boolean array and probabilities as float64, or a DataValidationError."""
+    y = np.asarray(y_true)
+    try:
+        p = np.asarray(proba, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise DataValidationError(
+            "predicted probabilities must be numbers between 0 and 1; "
+            f"got values of type {np.asarray(proba).dtype}"
+        ) from None
+    if y.ndim != 1 or p.ndim != 1:
+        raise DataValidationError(
+            "labels and probabilities must be one-dimensional, one value per row; got shapes "
+            f"{y.shape} and {p.shape} (pass only the positive-class column of predict_proba)"
+        )
+    if y.size != p.size:
+        raise DataValidationError(
+            f"labels and probabilities differ in length: {y.size} labels, {p.size} probabilities"
+        )
+    if y.size == 0:
+        raise DataValidationError("no rows: labels and probabilities are empty")
+    lowest, highest = p.min(), p.max()  # NaN propagates through both
+    if math.isnan(lowest) or math.isnan(highest):
+        raise DataValidationError(
+            f"{int(np.count_nonzero(np.isnan(p)))} predicted probabilities are NaN; "
+            "score every row before computing metrics"
+        )
+    if lowest < 0.0 or highest > 1.0:
+        raise DataValidationError(
+            f"predicted probabilities must lie in [0, 1]; found values from {lowest:g} to "
+            f"{highest:g} (pass probabilities, not decision scores or logits)"
+        )
+    return _binary_labels(y), p
+
+
+def _binary_labels(y: np.ndarray) -> np.ndarray:
+    if y.dtype == np.bool_:
+        return y
+    if y.dtype.kind not in "iuf":
+        try:
+            y = y.astype(np.float64)
+        except (TypeError, ValueError):
+            raise DataValidationError(
+                f"labels must be 0 or 1 (1 = positive class); got values of type {y.dtype} "
+                f"such as {y[:3].tolist()}; map the labels to 0/1 first"
+            ) from None
+    is_one = y == 1
+    valid = is_one | (y == 0)
+    if not valid.all():
+        if y.dtype.kind == "f" and np.isnan(y).any():
+            raise DataValidationError(
+                f"{int(np.count_nonzero(np.isnan(y)))} labels are missing (NaN); "
+                "evaluate only labelled rows"
+            )
+        wrong = np.unique(y[~valid])
+        raise DataValidationError(
+            f"labels must be 0 or 1 (1 = positive class); found {int(np.count_nonzero(~valid))} "
+            f"other values such as {wrong[:5].tolist()}; map the labels to 0/1 first"
+        )
+    return is_one
+
+
+def _validated_threshold(threshold: float) -> float:
+    try:
+        value = float(threshold)
+    except (TypeError, ValueError):
+        raise DataValidationError(f"threshold must be a number, got {threshold!r}") from None
+    if not 0.0 <= value <= 1.0:
+        raise DataValidationError(f"threshold must lie in [0, 1], got {threshold!r}")
+    return value
