@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import os
+
+# scikit-learn's OpenMP threads busy-wait; with two test processes on two cores a tiny fit can
+# take a minute instead of a second. Test data is small: one thread each is plenty.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -39,3 +45,28 @@ def make_database(postgres_server: PostgresServer) -> Iterator[Callable[[], str]
 def postgres_url(make_database: Callable[[], str]) -> str:
     """A fresh, empty PostgreSQL database for one test (SQLAlchemy URL, psycopg2 driver)."""
     return make_database()
+
+
+@pytest.fixture(scope="session")
+def tutorial_config():
+    """The fraud tutorial's configuration."""
+    from include.config import load_config
+
+    return load_config()
+
+
+@pytest.fixture(scope="session")
+def prepared_data():
+    """The prepared tutorial dataset for all of 2017, small enough for tests (3,000 per quarter)."""
+    from include.data.generator import generate_tables
+    from include.data.prepare import prepare_transactions
+
+    return prepare_transactions(generate_tables(transactions_per_quarter=3_000, seed=7))
+
+
+@pytest.fixture(scope="session")
+def trained_model(prepared_data, tutorial_config):
+    """The Q1 2017 model, trained once per test run (not saved)."""
+    from include.model.training import train_model
+
+    return train_model(prepared_data, tutorial_config)
