@@ -248,7 +248,10 @@ def evaluations_table(
     stored: Sequence[StoredEvaluation],
     metrics: Sequence[str] = ("auc", "accuracy", "f1", "log_loss", "data_drift"),
 ) -> pd.DataFrame:
-    """The store as a user reads it: one line per evaluation with its main metrics."""
+    """The store as a user reads it: one line per evaluation with its main metrics.
+
+    A metric no evaluation has (say, drift before it was analysed) gets no column.
+    """
     rows = []
     for e in stored:
         row = {
@@ -257,7 +260,7 @@ def evaluations_table(
             "period": f"{e.period_start:%Y-%m-%d} .. {e.period_end:%Y-%m-%d}",
             "rows": e.row_count,
         }
-        row.update({metric: e.metrics.get(metric) for metric in metrics})
+        row.update({m: e.metrics.get(m) for m in metrics if any(m in s.metrics for s in stored)})
         row["created_at"] = f"{e.created_at:%Y-%m-%d %H:%M:%S}"
         rows.append(row)
     return pd.DataFrame(rows)

@@ -1,0 +1,125 @@
+"""The tutorial's flow as plain functions: generate data, train, evaluate a quarter into the MES.
+
+A ``Workspace`` ties together what every step needs, read once from the environment:
+the configuration (``MES_CONFIG``), the dataset store (``MES_DATASETS``: a folder or a
+``postgresql://`` URL), the model folder (``MES_MODELS``) and the MES (``MES_DATABASE_URL``,
+else the embedded SQLite file). Airflow tasks build the same workspace from their connections.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass
+from pathlib import Path
+
+from include.config import MonitoringConfig, load_config
+from include.data.generator import generate_tables
+from include.data.prepare import prepare_transactions
+from include.data.storage import DatasetStore, open_dataset_store, save_tables
+from include.errors import EmptyBatchError
+from include.evaluation.evaluate import Evaluation, evaluate_batch
+from include.mes.store import ModelEvaluationStore
+from include.model.registry import SavedModel, load_model, models_root, save_model
+from include.model.training import train_model
+from include.periods import Period
+from include.quality.gate import ReferenceExpectations, validate_batch
+
+
+@dataclass
+class Workspace:
+    """Configuration, datasets, saved models and the evaluation store of one monitored model."""
+
+    config: MonitoringConfig
+    datasets: DatasetStore
+    models: Path
+    mes: ModelEvaluationStore
+
+    @classmethod
+    def open(
+        cls,
+        *,
+        config: MonitoringConfig | None = None,
+        datasets: str | os.PathLike[str] | None = None,
+        models: str | os.PathLike[str] | None = None,
+        mes_url: str | None = None,
+    ) -> Workspace:
+        return cls(
+            config=config or load_config(),
+            datasets=open_dataset_store(datasets or os.environ.get("MES_DATASETS")),
+            models=Path(models or models_root()),
+            mes=ModelEvaluationStore.open(mes_url),
+        )
+
+    def close(self) -> None:
+        self.mes.close()
+
+
+def generate_tutorial_data(
+    datasets: DatasetStore,
+    config: MonitoringConfig,
+    *,
+    transactions_per_quarter: int = 5_000,
+    seed: int = 2017,
+) -> dict[str, int]:
+    """Write the three raw tables and the prepared dataset; return their row counts."""
+    tables = generate_tables(transactions_per_quarter=transactions_per_quarter, seed=seed)
+    save_tables(datasets, tables)
+    prepared = prepare_transactions(tables)
+    datasets.write(config.dataset, prepared)
+    return {
+        "transactions": len(tables.transactions),
+        "cardholders": len(tables.cardholders),
+        "merchants": len(tables.merchants),
+        config.dataset: len(prepared),
+    }
+
+
+def train(workspace: Workspace) -> SavedModel:
+    """Train on the reference period, save the version, and return it loaded and verified."""
+    config = workspace.config
+    data = workspace.datasets.read(
+        config.dataset, date_column=config.date_column, period=config.reference
+    )
+    trained = train_model(data, config)
+    save_model(trained, workspace.models)
+    return load_model(config, trained.metadata["version"], workspace.models)
+
+
+def evaluate_quarter(
+    workspace: Workspace,
+    quarter: str,
+    *,
+    model: SavedModel | None = None,
+    labelled: bool = True,
+    stage: Callable[[str], AbstractContextManager] = lambda _name: nullcontext(),
+) -> tuple[str, Evaluation]:
+    """Filter, validate, evaluate one period and store it; returns (evaluation id, evaluation).
+
+    Everything that can fail (a bad period, an empty batch, a broken batch, a tampered model)
+    fails before the store is touched; the store write itself is one transaction.
+    ``stage(name)`` wraps each step, for timing or logging.
+    """
+    config = workspace.config
+    period = Period.parse(quarter)
+    model = model or load_model(config, root=workspace.models)
+    with stage("read"):
+        batch = workspace.datasets.read(
+            config.dataset, date_column=config.date_column, period=period
+        )
+    if batch.empty:
+        raise EmptyBatchError(
+            f"no rows for {period} in dataset {config.dataset!r} ({period.start} <= "
+            f"{config.date_column} < {period.end}) of {workspace.datasets.describe()}: "
+            "check the period, or load that period's data first"
+        )
+    with stage("quality gate"):
+        expectations = ReferenceExpectations.from_dict(model.metadata["quality_expectations"])
+        report = validate_batch(batch, expectations, config, require_label=labelled)
+    evaluation = evaluate_batch(
+        model, batch, config, period, labelled=labelled, quality=report.to_dict(), stage=stage
+    )
+    with stage("store"):
+        evaluation_id = workspace.mes.save(evaluation.to_record(config.store_name))
+    return evaluation_id, evaluation
