@@ -23,10 +23,10 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from include.mes.records import EvaluationRecord  # noqa: E402
-from include.mes.store import ModelEvaluationStore  # noqa: E402
-from include.periods import Period  # noqa: E402
-from tests.support.postgres import find_or_start_server  # noqa: E402
+from include.mes.records import EvaluationRecord
+from include.mes.store import ModelEvaluationStore
+from include.periods import Period
+from tests.support.postgres import find_or_start_server
 
 FEATURES = [f"feature_{i:02d}" for i in range(14)]
 
@@ -37,30 +37,67 @@ def make_records(count: int, seed: int = 0) -> list[EvaluationRecord]:
     records = []
     for i in range(count):
         start = date(2000, 1, 1) + timedelta(days=7 * i)
-        metrics = {name: float(rng.random()) for name in (
-            "auc", "accuracy", "precision", "recall", "f1", "mcc", "log_loss", "lift",
-            "hamming_loss", "cost_matrix_gain", "calibration_loss", "data_drift",
-            "data_drift_pvalue")}
+        metrics = {
+            name: float(rng.random())
+            for name in (
+                "auc",
+                "accuracy",
+                "precision",
+                "recall",
+                "f1",
+                "mcc",
+                "log_loss",
+                "lift",
+                "hamming_loss",
+                "cost_matrix_gain",
+                "calibration_loss",
+                "data_drift",
+                "data_drift_pvalue",
+            )
+        }
         metrics.update({f"psi:{f}": float(rng.random()) for f in FEATURES[:7]})
-        records.append(EvaluationRecord(
-            store_name="bench_MES",
-            model_name="bench",
-            model_version=f"v{i % 3}",
-            period=Period.parse(f"{start.isoformat()}/{(start + timedelta(days=7)).isoformat()}"),
-            row_count=1_000_000,
-            metrics=metrics,
-            confusion_matrix={"true_positive": 1, "false_positive": 2,
-                              "true_negative": 3, "false_negative": 4},
-            column_statistics=[{
-                "name": f, "kind": "numeric", "mean": 0.0, "std": 1.0,
-                "quantiles": {f"p{q:02d}": float(q) for q in (1, 5, 25, 50, 75, 95, 99)},
-                "histogram": {"edges": list(np.linspace(-3, 3, 21)), "counts": [50] * 20},
-            } for f in FEATURES],
-            feature_drift=[{"feature": f, "kind": "numeric", "ks_statistic": 0.1,
-                            "ks_pvalue": 0.01, "psi": 0.05, "wasserstein": 0.2,
-                            "drifted": False} for f in FEATURES],
-            sample=sample,
-        ))
+        records.append(
+            EvaluationRecord(
+                store_name="bench_MES",
+                model_name="bench",
+                model_version=f"v{i % 3}",
+                period=Period.parse(
+                    f"{start.isoformat()}/{(start + timedelta(days=7)).isoformat()}"
+                ),
+                row_count=1_000_000,
+                metrics=metrics,
+                confusion_matrix={
+                    "true_positive": 1,
+                    "false_positive": 2,
+                    "true_negative": 3,
+                    "false_negative": 4,
+                },
+                column_statistics=[
+                    {
+                        "name": f,
+                        "kind": "numeric",
+                        "mean": 0.0,
+                        "std": 1.0,
+                        "quantiles": {f"p{q:02d}": float(q) for q in (1, 5, 25, 50, 75, 95, 99)},
+                        "histogram": {"edges": list(np.linspace(-3, 3, 21)), "counts": [50] * 20},
+                    }
+                    for f in FEATURES
+                ],
+                feature_drift=[
+                    {
+                        "feature": f,
+                        "kind": "numeric",
+                        "ks_statistic": 0.1,
+                        "ks_pvalue": 0.01,
+                        "psi": 0.05,
+                        "wasserstein": 0.2,
+                        "drifted": False,
+                    }
+                    for f in FEATURES
+                ],
+                sample=sample,
+            )
+        )
     return records
 
 
@@ -95,8 +132,10 @@ def run(url: str, label: str, records: list[EvaluationRecord]) -> None:
 
     n = len(records)
     print(f"{label}: {n} evaluations")
-    print(f"  write          {write:7.2f} s  {n / write:8.1f} evaluations/s "
-          f"({1000 * write / n:.1f} ms each, with 14 stats, 14 drift rows, 1,000-row sample)")
+    print(
+        f"  write          {write:7.2f} s  {n / write:8.1f} evaluations/s "
+        f"({1000 * write / n:.1f} ms each, with 14 stats, 14 drift rows, 1,000-row sample)"
+    )
     print(f"  replace        {1000 * replace:7.1f} ms per evaluation")
     print(f"  list all       {1000 * list_time:7.1f} ms for {len(listed)} evaluations")
     print(f"  latest         {1000 * latest_time:7.2f} ms")
