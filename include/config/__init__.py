@@ -47,6 +47,20 @@ class ModelSettings(BaseModel):
     seed: int = 42
 
 
+class DriftSettings(BaseModel):
+    """How drift is measured (SPEC section 3)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    sample_size: int = Field(
+        25_000, ge=100, description="domain classifier: at most this many rows from each side"
+    )
+    alpha: float = Field(0.05, gt=0.0, lt=1.0, description="a p-value at or below flags drift")
+    psi_threshold: float = Field(0.2, gt=0.0, description="a PSI above this flags drift")
+    correction: Literal["none", "bonferroni", "benjamini-hochberg"] = "none"
+    seed: int = 1337
+
+
 class MonitoringConfig(BaseModel):
     """One monitored binary classifier and the data it is evaluated on."""
 
@@ -66,6 +80,7 @@ class MonitoringConfig(BaseModel):
     sample_size: int = Field(50_000, ge=0)
     cost_matrix: CostMatrix = CostMatrix()
     model: ModelSettings = ModelSettings()
+    drift: DriftSettings = DriftSettings()
 
     @field_validator("reference_period")
     @classmethod
