@@ -65,13 +65,20 @@ def _evaluate(workspace: Workspace, args: argparse.Namespace) -> None:
     model = load_model(workspace.config, root=workspace.models)
     for quarter in args.quarters or workspace.config.batch_periods:
         evaluation_id, evaluation = evaluate_quarter(workspace, quarter, model=model)
-        auc = evaluation.metrics().get("auc")
-        quality = (evaluation.quality or {}).get("summary", "data quality not checked")
+        metrics = evaluation.metrics()
+        auc = metrics.get("auc")
         print(
             f"evaluated {quarter}: {evaluation.row_count} rows, AUC "
-            f"{'n/a' if auc is None else format(auc, '.3f')} "
-            f"-> evaluation {evaluation_id}\n  {quality}"
+            f"{'n/a' if auc is None else format(auc, '.3f')} -> evaluation {evaluation_id}"
         )
+        print(f"  {(evaluation.quality or {}).get('summary', 'data quality not checked')}")
+        if evaluation.drift is not None:
+            drifted = ", ".join(evaluation.drift.drifted_features) or "none"
+            print(
+                f"  data drift: {evaluation.drift.data_drift.verdict()}; drifted features: "
+                f"{drifted}"
+            )
+            print(f"  drift report: {workspace.report_path(evaluation)}")
 
 
 def _show(workspace: Workspace, _args: argparse.Namespace) -> None:

@@ -18,11 +18,13 @@ from include.config import MonitoringConfig, load_config
 from include.data.generator import generate_tables
 from include.data.prepare import prepare_transactions
 from include.data.storage import DatasetStore, open_dataset_store, save_tables
+from include.drift.report import write_drift_report
 from include.errors import EmptyBatchError
 from include.evaluation.evaluate import Evaluation, evaluate_batch
 from include.mes.store import ModelEvaluationStore
 from include.model.registry import SavedModel, load_model, models_root, save_model
 from include.model.training import train_model
+from include.paths import mes_home
 from include.periods import Period
 from include.quality.gate import ReferenceExpectations, validate_batch
 
@@ -35,6 +37,7 @@ class Workspace:
     datasets: DatasetStore
     models: Path
     mes: ModelEvaluationStore
+    reports: Path
 
     @classmethod
     def open(
@@ -44,13 +47,20 @@ class Workspace:
         datasets: str | os.PathLike[str] | None = None,
         models: str | os.PathLike[str] | None = None,
         mes_url: str | None = None,
+        reports: str | os.PathLike[str] | None = None,
     ) -> Workspace:
         return cls(
             config=config or load_config(),
             datasets=open_dataset_store(datasets or os.environ.get("MES_DATASETS")),
             models=Path(models or models_root()),
             mes=ModelEvaluationStore.open(mes_url),
+            reports=Path(reports or os.environ.get("MES_REPORTS") or mes_home() / "reports"),
         )
+
+    def report_path(self, evaluation: Evaluation) -> Path:
+        """Where the drift report of an evaluation is written."""
+        name = f"{evaluation.period.name}_{evaluation.model_version}.html".replace("/", "_")
+        return self.reports / self.config.store_name / name
 
     def close(self) -> None:
         self.mes.close()
@@ -122,4 +132,11 @@ def evaluate_quarter(
     )
     with stage("store"):
         evaluation_id = workspace.mes.save(evaluation.to_record(config.store_name))
+    if evaluation.drift is not None:
+        with stage("drift report"):
+            write_drift_report(
+                evaluation.drift.to_dict(),
+                workspace.report_path(evaluation),
+                title=f"Drift of {config.name} on {period} ({config.store_name})",
+            )
     return evaluation_id, evaluation

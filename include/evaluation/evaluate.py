@@ -11,16 +11,19 @@ import numpy as np
 import pandas as pd
 
 from include.config import MonitoringConfig
+from include.drift.analysis import DriftAnalysis, analyse_drift
 from include.errors import EmptyBatchError
 from include.evaluation.metrics import PerformanceMetrics, binary_metrics
 from include.evaluation.profile import ColumnStatistics, column_statistics, sample_positions
 from include.mes.records import EvaluationRecord
-from include.model.features import binary_labels, feature_frame
+from include.model.features import (
+    PREDICTION_COLUMN,
+    PROBABILITY_COLUMN,
+    binary_labels,
+    feature_frame,
+)
 from include.model.registry import SavedModel
 from include.periods import Period
-
-PREDICTION_COLUMN = "prediction"
-PROBABILITY_COLUMN = "proba"
 
 
 @dataclass(frozen=True)
@@ -35,6 +38,7 @@ class Evaluation:
     columns: list[ColumnStatistics]
     sample: pd.DataFrame
     quality: dict[str, Any] | None = None
+    drift: DriftAnalysis | None = None
 
     @property
     def labelled(self) -> bool:
@@ -45,6 +49,8 @@ class Evaluation:
         metrics = {"row_count": float(self.row_count)}
         if self.performance is not None:
             metrics.update(self.performance.as_dict())
+        if self.drift is not None:
+            metrics.update(self.drift.metrics())
         return metrics
 
     def to_record(self, store_name: str, labels: dict[str, str] | None = None) -> EvaluationRecord:
@@ -66,6 +72,8 @@ class Evaluation:
                 self.performance.confusion_matrix.to_dict() if self.performance else None
             ),
             quality=self.quality,
+            drift=self.drift.to_dict() if self.drift else None,
+            feature_drift=self.drift.feature_rows() if self.drift else (),
             column_statistics=[stats.to_dict() for stats in self.columns],
             sample=self.sample,
         )
@@ -84,12 +92,14 @@ def evaluate_batch(
     *,
     labelled: bool = True,
     quality: dict[str, Any] | None = None,
+    drift: bool = True,
     stage: Callable[[str], AbstractContextManager] = lambda _name: nullcontext(),
 ) -> Evaluation:
-    """Score the batch and compute every metric; without labels, performance is skipped.
+    """Score the batch, compute every metric and analyse drift against the model's reference.
 
+    Without labels, performance is skipped (drift is not: it needs no labels).
     ``stage(name)`` wraps each step (``score``, ``performance``, ``column statistics``,
-    ``sample``), so a caller can time or log them.
+    ``sample``, and the drift steps), so a caller can time or log them.
     """
     if batch.empty:
         raise EmptyBatchError(
@@ -117,6 +127,17 @@ def evaluate_batch(
         sample = batch.iloc[rows].reset_index(drop=True)
         sample[PROBABILITY_COLUMN] = proba[rows]
         sample[PREDICTION_COLUMN] = (proba[rows] >= model.threshold).astype("int8")
+    analysis = None
+    if drift:
+        analysis = analyse_drift(
+            model,
+            batch,
+            proba,
+            config,
+            period,
+            performance=performance.as_dict() if performance else None,
+            stage=stage,
+        )
     return Evaluation(
         period=period,
         model_name=config.name,
@@ -126,4 +147,5 @@ def evaluate_batch(
         columns=columns,
         sample=sample,
         quality=quality,
+        drift=analysis,
     )

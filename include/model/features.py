@@ -7,6 +7,10 @@ import pandas as pd
 from include.config import MonitoringConfig
 from include.errors import DataValidationError
 
+# Columns the scored rows carry: the probability of the positive class, and the predicted class.
+PROBABILITY_COLUMN = "proba"
+PREDICTION_COLUMN = "prediction"
+
 
 def feature_frame(batch: pd.DataFrame, config: MonitoringConfig) -> pd.DataFrame:
     """The configured features, numeric ones as float64 and categorical ones as strings.
@@ -38,6 +42,11 @@ def feature_frame(batch: pd.DataFrame, config: MonitoringConfig) -> pd.DataFrame
         text = values.astype("string").astype(object)
         columns[column] = text.where(values.notna(), None)
     return pd.DataFrame(columns, index=batch.index)
+
+
+def predictions_frame(proba, threshold: float) -> pd.DataFrame:
+    """The model's outputs as columns: probability and predicted class (1 = positive)."""
+    return pd.DataFrame({PROBABILITY_COLUMN: proba, PREDICTION_COLUMN: (proba >= threshold) * 1})
 
 
 def binary_labels(batch: pd.DataFrame, config: MonitoringConfig) -> pd.Series:

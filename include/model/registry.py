@@ -1,7 +1,9 @@
 """Saved model versions: the pipeline, its reference data and metadata, with checksums.
 
-Layout: ``<root>/<model name>/<version>/`` holding ``model.pkl``, ``reference.parquet`` and
-``metadata.json``; ``metadata.json`` records the SHA-256 of the other two. A version is written
+Layout: ``<root>/<model name>/<version>/`` holding ``model.pkl``, ``reference.parquet``, the
+reference profiles of the features and of the predictions (``feature_profile/``,
+``prediction_profile/``, computed once per version for drift analysis) and ``metadata.json``,
+which records the SHA-256 of every other file. A version is written
 to a temporary folder and renamed into place, so a half-written version never exists. Loading
 checks every checksum *before* unpickling anything, then checks the metadata against the
 configuration and the installed scikit-learn, and refuses a model that does not match.
@@ -24,12 +26,14 @@ import sklearn
 from sklearn.pipeline import Pipeline
 
 from include.config import MonitoringConfig
+from include.drift.univariate import ReferenceProfile
 from include.errors import ModelIntegrityError
 from include.model.training import TrainedModel
 from include.paths import mes_home
 
 FORMAT_VERSION = 1
 MODEL_FILE, REFERENCE_FILE, METADATA_FILE = "model.pkl", "reference.parquet", "metadata.json"
+FEATURE_PROFILE, PREDICTION_PROFILE = "feature_profile", "prediction_profile"
 
 
 @dataclass(frozen=True)
@@ -39,6 +43,8 @@ class SavedModel:
     pipeline: Pipeline
     metadata: dict[str, Any]
     reference: pd.DataFrame
+    feature_profile: ReferenceProfile
+    prediction_profile: ReferenceProfile
     path: Path
 
     @property
@@ -64,10 +70,16 @@ def save_model(trained: TrainedModel, root: Path | None = None) -> Path:
     try:
         (staging / MODEL_FILE).write_bytes(pickle.dumps(trained.pipeline, protocol=5))
         trained.reference.to_parquet(staging / REFERENCE_FILE, index=False)
+        trained.feature_profile.save(staging / FEATURE_PROFILE)
+        trained.prediction_profile.save(staging / PREDICTION_PROFILE)
         metadata = {
             "format_version": FORMAT_VERSION,
             **trained.metadata,
-            "checksums": {name: _sha256(staging / name) for name in (MODEL_FILE, REFERENCE_FILE)},
+            "checksums": {
+                path.relative_to(staging).as_posix(): _sha256(path)
+                for path in sorted(staging.rglob("*"))
+                if path.is_file()
+            },
         }
         (staging / METADATA_FILE).write_text(json.dumps(metadata, indent=2, sort_keys=True))
         if target.exists():
@@ -110,20 +122,36 @@ def load_model(
         version = versions[-1]
     path = root / config.name / version
     metadata = _read_metadata(path)
-    for name in (MODEL_FILE, REFERENCE_FILE):
-        expected = metadata.get("checksums", {}).get(name)
-        if not (path / name).exists():
+    _verify_checksums(path, metadata, version)
+    _check_metadata(metadata, config, version)
+    with (path / MODEL_FILE).open("rb") as handle:
+        pipeline = pickle.load(handle)  # checksum verified above
+    return SavedModel(
+        pipeline=pipeline,
+        metadata=metadata,
+        reference=pd.read_parquet(path / REFERENCE_FILE),
+        feature_profile=ReferenceProfile.load(path / FEATURE_PROFILE),
+        prediction_profile=ReferenceProfile.load(path / PREDICTION_PROFILE),
+        path=path,
+    )
+
+
+def _verify_checksums(path: Path, metadata: dict[str, Any], version: str) -> None:
+    """Every recorded file exists and is unchanged, before anything is unpickled or parsed."""
+    checksums = metadata.get("checksums") or {}
+    for required in (MODEL_FILE, REFERENCE_FILE):
+        if required not in checksums:
+            raise ModelIntegrityError(
+                f"model version {version}: {METADATA_FILE} records no checksum for {required}"
+            )
+    for name, expected in checksums.items():
+        if not (path / name).is_file():
             raise ModelIntegrityError(f"model version {version}: {name} is missing from {path}")
         if expected != _sha256(path / name):
             raise ModelIntegrityError(
                 f"model version {version}: {name} does not match its recorded SHA-256; the file "
                 "was changed after saving. Refusing to load it: retrain or restore the version"
             )
-    _check_metadata(metadata, config, version)
-    with (path / MODEL_FILE).open("rb") as handle:
-        pipeline = pickle.load(handle)
-    reference = pd.read_parquet(path / REFERENCE_FILE)
-    return SavedModel(pipeline=pipeline, metadata=metadata, reference=reference, path=path)
 
 
 def _read_metadata(path: Path) -> dict[str, Any]:

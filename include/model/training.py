@@ -27,9 +27,16 @@ from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder, StandardScaler
 
 from include.config import MonitoringConfig
 from include.data.batches import select_period
+from include.drift.univariate import ReferenceProfile, build_reference_profile
 from include.errors import DataValidationError, EmptyBatchError
 from include.evaluation.metrics import binary_metrics, choose_threshold
-from include.model.features import binary_labels, feature_frame
+from include.model.features import (
+    PREDICTION_COLUMN,
+    PROBABILITY_COLUMN,
+    binary_labels,
+    feature_frame,
+    predictions_frame,
+)
 from include.quality.gate import derive_expectations
 
 # Permutation importances are measured on at most this many test rows: enough for a stable
@@ -44,6 +51,8 @@ class TrainedModel:
     pipeline: Pipeline
     metadata: dict[str, Any]
     reference: pd.DataFrame
+    feature_profile: ReferenceProfile
+    prediction_profile: ReferenceProfile
 
 
 def build_pipeline(config: MonitoringConfig) -> Pipeline:
@@ -125,7 +134,9 @@ def train_model(prepared: pd.DataFrame, config: MonitoringConfig) -> TrainedMode
     test_metrics = binary_metrics(
         test_y.to_numpy(), proba, threshold=threshold, cost_matrix=config.cost_matrix
     )
-    reference = data.iloc[np.sort(test_index)].reset_index(drop=True)
+    order = np.argsort(test_index)
+    reference = data.iloc[test_index[order]].reset_index(drop=True)
+    reference_proba = proba[order]
     metadata = {
         "model_name": config.name,
         "estimator": config.model.estimator,
@@ -149,7 +160,19 @@ def train_model(prepared: pd.DataFrame, config: MonitoringConfig) -> TrainedMode
         "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
     metadata["version"] = model_version(pipeline, period.name)
-    return TrainedModel(pipeline=pipeline, metadata=metadata, reference=reference)
+    return TrainedModel(
+        pipeline=pipeline,
+        metadata=metadata,
+        reference=reference,
+        feature_profile=build_reference_profile(
+            reference, numeric=config.numeric_features, categorical=config.categorical_features
+        ),
+        prediction_profile=build_reference_profile(
+            predictions_frame(reference_proba, threshold),
+            numeric=[PROBABILITY_COLUMN],
+            categorical=[PREDICTION_COLUMN],
+        ),
+    )
 
 
 def model_version(pipeline: Pipeline, period_name: str) -> str:

@@ -53,7 +53,11 @@ def workspace(request, template, tmp_path: Path, postgres_url: str, tutorial_con
     backend = getattr(request, "param", "parquet")
     datasets = tmp_path / "datasets" if backend == "parquet" else make_database()
     opened = Workspace.open(
-        config=tutorial_config, datasets=datasets, models=tmp_path / "models", mes_url=postgres_url
+        config=tutorial_config,
+        datasets=datasets,
+        models=tmp_path / "models",
+        mes_url=postgres_url,
+        reports=tmp_path / "reports",
     )
     if backend != "parquet":
         source = open_dataset_store(tmp_path / "datasets")
@@ -91,7 +95,19 @@ def test_q2_to_q4_land_in_the_postgresql_mes_once_each(workspace, postgres_url) 
     assert all(e.model_version == stored[0].model_version for e in stored)
     assert all(e.quality["row_count"] == e.row_count for e in stored)
     assert rows(postgres_url, "column_statistics") == 3 * len(workspace.config.features)
+    assert rows(postgres_url, "feature_drift") == 3 * len(workspace.config.features)
     assert workspace.mes.sample(stored[0].evaluation_id).shape[0] == stored[0].row_count
+    drift = [e.metrics["data_drift"] for e in stored]
+    assert drift == sorted(drift)
+    q4 = stored[2]
+    assert {"data_drift_pvalue", "psi:card_age", "ks_pvalue:card_fico_score"} <= set(q4.metrics)
+    flagged = {r["feature"] for r in workspace.mes.feature_drift(q4.evaluation_id) if r["drifted"]}
+    assert {"card_age", "card_fico_score"} <= flagged
+    assert q4.drift["current"]["period"] == "2017Q4"
+    for evaluation in stored:
+        assert (
+            workspace.reports / "the_MES" / f"{evaluation.name}_{evaluation.model_version}.html"
+        ).exists()
 
     evaluate_quarter(workspace, "2017Q3")
 

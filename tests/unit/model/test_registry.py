@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from pathlib import Path
@@ -13,8 +14,10 @@ from include.config import parse_config
 from include.errors import ModelIntegrityError
 from include.model.features import feature_frame
 from include.model.registry import (
+    FEATURE_PROFILE,
     METADATA_FILE,
     MODEL_FILE,
+    PREDICTION_PROFILE,
     REFERENCE_FILE,
     list_versions,
     load_model,
@@ -32,7 +35,7 @@ def test_a_saved_version_loads_and_scores_like_the_trained_one(
 ) -> None:
     assert saved == tmp_path / "fraud_authorization" / trained_model.metadata["version"]
     assert sorted(p.name for p in saved.iterdir()) == sorted(
-        [MODEL_FILE, REFERENCE_FILE, METADATA_FILE]
+        [MODEL_FILE, REFERENCE_FILE, METADATA_FILE, FEATURE_PROFILE, PREDICTION_PROFILE]
     )
     loaded = load_model(tutorial_config, root=tmp_path)
     assert loaded.version == trained_model.metadata["version"]
@@ -44,7 +47,15 @@ def test_a_saved_version_loads_and_scores_like_the_trained_one(
         ),
     )
     metadata = json.loads((saved / METADATA_FILE).read_text())
-    assert set(metadata["checksums"]) == {MODEL_FILE, REFERENCE_FILE}
+    assert {MODEL_FILE, REFERENCE_FILE} < set(metadata["checksums"])
+    assert all(
+        name in metadata["checksums"]
+        for name in (
+            f"{FEATURE_PROFILE}/reference_profile.npz",
+            f"{PREDICTION_PROFILE}/reference_profile.json",
+        )
+    )
+    assert loaded.feature_profile.features == trained_model.feature_profile.features
 
 
 def test_the_newest_version_is_loaded_unless_one_is_named(
@@ -53,9 +64,7 @@ def test_the_newest_version_is_loaded_unless_one_is_named(
     older = dict(
         trained_model.metadata, version="2017Q1-older000", created_at="2000-01-01T00:00:00+00:00"
     )
-    save_model(
-        type(trained_model)(trained_model.pipeline, older, trained_model.reference), tmp_path
-    )
+    save_model(dataclasses.replace(trained_model, metadata=older), tmp_path)
     save_model(trained_model, tmp_path)
     assert list_versions("fraud_authorization", tmp_path) == [
         "2017Q1-older000",
@@ -65,7 +74,9 @@ def test_the_newest_version_is_loaded_unless_one_is_named(
     assert load_model(tutorial_config, "2017Q1-older000", tmp_path).version == "2017Q1-older000"
 
 
-@pytest.mark.parametrize("name", [MODEL_FILE, REFERENCE_FILE])
+@pytest.mark.parametrize(
+    "name", [MODEL_FILE, REFERENCE_FILE, f"{FEATURE_PROFILE}/reference_profile.npz"]
+)
 def test_a_tampered_file_is_refused_before_it_is_unpickled(
     saved, tutorial_config, tmp_path, name
 ) -> None:

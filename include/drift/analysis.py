@@ -1,0 +1,233 @@
+"""The full drift analysis of one evaluated batch against the model's reference.
+
+Global data drift (the domain classifier), feature drift importance beside the model's own
+importance, univariate drift of every feature on all rows, prediction drift and performance drift.
+Everything is kept with the evaluation; every scalar is also a named metric a check can read.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from include.config import MonitoringConfig
+from include.drift.domain_classifier import (
+    DataDrift,
+    RiskyFeature,
+    domain_classifier_drift,
+    riskiest_features,
+)
+from include.drift.univariate import FeatureDrift, univariate_drift
+from include.mes.records import json_safe
+from include.model.features import PREDICTION_COLUMN, PROBABILITY_COLUMN, predictions_frame
+from include.model.registry import SavedModel
+from include.periods import Period
+
+# Per-feature statistics published as metrics "<statistic>:<feature>", e.g. "psi:card_age".
+FEATURE_METRICS = (
+    "psi",
+    "ks_statistic",
+    "ks_pvalue",
+    "wasserstein",
+    "chi2_statistic",
+    "chi2_pvalue",
+    "pvalue_adjusted",
+)
+
+
+@dataclass(frozen=True)
+class DriftAnalysis:
+    """Everything measured about how the batch differs from the reference."""
+
+    reference: dict[str, Any]
+    current: dict[str, Any]
+    settings: dict[str, Any]
+    data_drift: DataDrift
+    features: list[FeatureDrift]
+    model_importance: dict[str, float]
+    riskiest: list[RiskyFeature]
+    probability: FeatureDrift
+    predicted_class: FeatureDrift
+    performance: dict[str, dict[str, float | None]]
+
+    @property
+    def drifted_features(self) -> list[str]:
+        return [f.feature for f in self.features if f.drifted]
+
+    def metrics(self) -> dict[str, float]:
+        """Every scalar of the analysis by metric name, for the MES and its checks."""
+        data = self.data_drift
+        metrics: dict[str, Any] = {
+            "data_drift": data.value,
+            "data_drift_pvalue": data.pvalue,
+            "data_drift_ci_low": data.ci_low,
+            "data_drift_ci_high": data.ci_high,
+            "drifted_features": len(self.drifted_features),
+            "drifted_features_share": len(self.drifted_features) / max(len(self.features), 1),
+            "prediction_drift_psi": self.probability.psi,
+            "prediction_drift_ks_statistic": self.probability.ks_statistic,
+            "prediction_drift_ks_pvalue": self.probability.ks_pvalue,
+            "prediction_drift_chi2_pvalue": self.predicted_class.chi2_pvalue,
+            "prediction_drift_positive_share_change": self._positive_share_change(),
+        }
+        for feature in self.features:
+            for statistic in FEATURE_METRICS:
+                metrics[f"{statistic}:{feature.feature}"] = getattr(feature, statistic)
+            metrics[f"drift_importance:{feature.feature}"] = data.feature_importance.get(
+                feature.feature
+            )
+        for name, values in self.performance.items():
+            metrics[f"performance_change:{name}"] = values["change"]
+        return {k: float(v) for k, v in metrics.items() if _is_number(v)}
+
+    def feature_rows(self) -> list[dict[str, Any]]:
+        """One row per feature for ``mes.feature_drift``: statistics plus both importances."""
+        return [
+            {
+                **feature.to_dict(),
+                "drift_importance": self.data_drift.feature_importance.get(feature.feature),
+                "model_importance": self.model_importance.get(feature.feature),
+            }
+            for feature in self.features
+        ]
+
+    def to_dict(self) -> dict[str, Any]:
+        """The analysis as stored with the evaluation and rendered in the drift report."""
+        data_drift = {**self.data_drift.to_dict(), "verdict": self.data_drift.verdict()}
+        return json_safe(
+            {
+                "reference": self.reference,
+                "current": self.current,
+                "settings": self.settings,
+                "data_drift": data_drift,
+                "features": self.feature_rows(),
+                "drifted_features": self.drifted_features,
+                "riskiest_features": [vars(risky) for risky in self.riskiest],
+                "prediction_drift": self._prediction_dict(),
+                "performance_drift": self.performance,
+            }
+        )
+
+    def _positive_share_change(self) -> float | None:
+        shares = self._class_shares()
+        if shares is None:
+            return None
+        return shares[1] - shares[0]
+
+    def _class_shares(self) -> tuple[float, float] | None:
+        """Share of predicted positives in the reference and in the batch."""
+        histogram = self.predicted_class.histogram or {}
+        categories = list(histogram.get("categories", []))
+        if "1" not in categories:
+            return None
+        index = categories.index("1")
+        return histogram["reference"][index], histogram["current"][index]
+
+    def _prediction_dict(self) -> dict[str, Any]:
+        shares = self._class_shares() or (None, None)
+        return {
+            "reference_positive_share": shares[0],
+            "current_positive_share": shares[1],
+            "chi2_statistic": self.predicted_class.chi2_statistic,
+            "chi2_pvalue": self.predicted_class.chi2_pvalue,
+            "proba_ks_statistic": self.probability.ks_statistic,
+            "proba_ks_pvalue": self.probability.ks_pvalue,
+            "proba_wasserstein": self.probability.wasserstein,
+            "proba_psi": self.probability.psi,
+            "drifted": bool(self.probability.drifted or self.predicted_class.drifted),
+            "histogram": self.probability.histogram,
+            "class_histogram": self.predicted_class.histogram,
+        }
+
+
+def analyse_drift(
+    model: SavedModel,
+    batch: pd.DataFrame,
+    proba: np.ndarray,
+    config: MonitoringConfig,
+    period: Period,
+    *,
+    performance: Mapping[str, float] | None = None,
+    stage: Callable[[str], AbstractContextManager] = lambda _name: nullcontext(),
+) -> DriftAnalysis:
+    """Analyse the batch (all its rows, with the model's probabilities) against the reference."""
+    settings = config.drift
+    with stage("data drift"):
+        data_drift = domain_classifier_drift(
+            model.reference,
+            batch,
+            numeric=config.numeric_features,
+            categorical=config.categorical_features,
+            sample_size=settings.sample_size,
+            seed=settings.seed,
+        )
+    with stage("univariate drift"):
+        features = univariate_drift(
+            model.feature_profile,
+            batch,
+            alpha=settings.alpha,
+            psi_threshold=settings.psi_threshold,
+            correction=settings.correction,
+        )
+    with stage("prediction drift"):
+        probability, predicted_class = _prediction_drift(model, proba, config)
+    model_importance = dict(model.metadata.get("feature_importances", {}))
+    return DriftAnalysis(
+        reference={
+            "model_version": model.version,
+            "period": model.metadata["training_period"]["name"],
+            "rows": len(model.reference),
+        },
+        current={"period": period.name, "rows": len(batch)},
+        settings=settings.model_dump(),
+        data_drift=data_drift,
+        features=features,
+        model_importance=model_importance,
+        riskiest=riskiest_features(data_drift.feature_importance, model_importance),
+        probability=probability,
+        predicted_class=predicted_class,
+        performance=performance_drift(model.metadata.get("test_metrics", {}), performance),
+    )
+
+
+def _prediction_drift(
+    model: SavedModel, proba: np.ndarray, config: MonitoringConfig
+) -> tuple[FeatureDrift, FeatureDrift]:
+    """Drift of the predicted probability (KS, PSI) and of the predicted class shares (chi²)."""
+    drift = univariate_drift(
+        model.prediction_profile,
+        predictions_frame(proba, model.threshold),
+        alpha=config.drift.alpha,
+        psi_threshold=config.drift.psi_threshold,
+    )
+    by_name = {d.feature: d for d in drift}
+    return by_name[PROBABILITY_COLUMN], by_name[PREDICTION_COLUMN]
+
+
+def performance_drift(
+    reference: Mapping[str, float], current: Mapping[str, float] | None
+) -> dict[str, dict[str, float | None]]:
+    """Each performance metric of the batch beside the reference's (its test split)."""
+    if not current:
+        return {}
+    drift = {}
+    for name, value in current.items():
+        if name not in reference or not _is_number(value):
+            continue
+        before = reference[name]
+        change = value - before if _is_number(before) else None
+        drift[name] = {"reference": before, "current": value, "change": change}
+    return drift
+
+
+def _is_number(value: Any) -> bool:
+    return (
+        isinstance(value, (int, float, np.integer, np.floating))
+        and bool(np.isfinite(value))
+        and not isinstance(value, bool)
+    )

@@ -1,0 +1,107 @@
+"""The full drift analysis on the tutorial data: the tutorial's findings, as metrics to check."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from include.data.batches import select_period
+from include.drift.analysis import analyse_drift
+from include.evaluation.evaluate import predict_proba
+from include.model.registry import load_model, save_model
+from include.periods import Period
+
+
+@pytest.fixture(scope="module")
+def model(trained_model, tutorial_config, tmp_path_factory):
+    root = tmp_path_factory.mktemp("models")
+    save_model(trained_model, root)
+    return load_model(tutorial_config, root=root)
+
+
+@pytest.fixture(scope="module")
+def analyses(model, prepared_data, tutorial_config):
+    """Q2, Q3 and Q4 analysed against the Q1 reference."""
+    results = {}
+    for quarter in ("2017Q2", "2017Q3", "2017Q4"):
+        period = Period.parse(quarter)
+        batch = select_period(prepared_data, tutorial_config.date_column, period)
+        proba = predict_proba(model, batch, tutorial_config)
+        results[quarter] = analyse_drift(model, batch, proba, tutorial_config, period)
+    return results
+
+
+def test_data_drift_grows_from_q2_to_q4(analyses) -> None:
+    drift = [analyses[q].data_drift.value for q in ("2017Q2", "2017Q3", "2017Q4")]
+    assert drift == sorted(drift)
+    assert drift[2] > 0.6
+    assert analyses["2017Q4"].data_drift.pvalue < 0.001
+
+
+def test_q4_is_flagged_on_card_age_and_card_fico_score(analyses) -> None:
+    q4 = {f.feature: f for f in analyses["2017Q4"].features}
+    for feature in ("card_age", "card_fico_score"):
+        assert q4[feature].drifted
+        assert q4[feature].psi_drifted
+        assert q4[feature].pvalue_drifted
+    assert not q4["purchase_amount"].psi_drifted
+    assert not q4["card_reward_program"].psi_drifted
+    top_two = sorted(
+        analyses["2017Q4"].data_drift.feature_importance.items(), key=lambda item: -item[1]
+    )[:2]
+    assert {name for name, _ in top_two} == {"card_age", "card_fico_score"}
+
+
+def test_every_scalar_is_a_metric_a_check_can_read(analyses, tutorial_config) -> None:
+    metrics = analyses["2017Q4"].metrics()
+    for name in (
+        "data_drift",
+        "data_drift_pvalue",
+        "data_drift_ci_low",
+        "data_drift_ci_high",
+        "psi:card_age",
+        "ks_pvalue:card_fico_score",
+        "chi2_pvalue:card_reward_program",
+        "drift_importance:card_age",
+        "prediction_drift_psi",
+        "prediction_drift_chi2_pvalue",
+        "drifted_features",
+    ):
+        assert name in metrics, name
+    assert metrics["data_drift_ci_low"] <= metrics["data_drift"] <= metrics["data_drift_ci_high"]
+    assert metrics["drifted_features"] >= 2
+    assert all(isinstance(v, float) for v in metrics.values())
+
+
+def test_riskiest_features_are_high_on_both_importances(analyses) -> None:
+    riskiest = [r.feature for r in analyses["2017Q4"].riskiest]
+    assert riskiest[0] == "card_fico_score"  # drifts most and matters to the model
+
+
+def test_performance_and_prediction_drift_sit_beside_the_reference(
+    model, prepared_data, tutorial_config
+) -> None:
+    period = Period.parse("2017Q4")
+    batch = select_period(prepared_data, tutorial_config.date_column, period)
+    proba = predict_proba(model, batch, tutorial_config)
+    analysis = analyse_drift(
+        model, batch, proba, tutorial_config, period, performance={"auc": 0.7, "accuracy": 0.8}
+    )
+    auc = analysis.performance["auc"]
+    assert auc["reference"] == model.metadata["test_metrics"]["auc"]
+    assert auc["change"] == pytest.approx(0.7 - auc["reference"])
+    prediction = analysis.to_dict()["prediction_drift"]
+    assert 0 < prediction["reference_positive_share"] <= 1
+    assert prediction["proba_psi"] is not None
+
+
+def test_the_analysis_is_stored_as_json(analyses) -> None:
+    stored = json.loads(json.dumps(analyses["2017Q4"].to_dict(), allow_nan=False))
+    assert stored["current"]["period"] == "2017Q4"
+    assert {f["feature"] for f in stored["features"]} >= {"card_age", "card_fico_score"}
+    assert "verdict" in stored["data_drift"]
+    rows = analyses["2017Q4"].feature_rows()
+    assert all(
+        {"feature", "kind", "psi", "drift_importance", "model_importance"} <= set(r) for r in rows
+    )
