@@ -1,8 +1,10 @@
-"""Shared fixtures: a real PostgreSQL for the integration tests, found or started per run."""
+"""Shared fixtures: a real PostgreSQL for the integration tests, found or started per run, and a
+throwaway Airflow (own home, SQLite metadata database) for the ``dag.test()`` runs."""
 
 from __future__ import annotations
 
 import os
+import subprocess
 
 # scikit-learn's OpenMP threads busy-wait; with two test processes on two cores a tiny fit can
 # take a minute instead of a second. Test data is small: one thread each is plenty.
@@ -12,7 +14,30 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
+from tests.support import airflow as airflow_support
 from tests.support.postgres import PostgresServer, find_or_start_server
+
+_AIRFLOW_SETTINGS_SET: dict[str, str] = {}
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # Airflow reads its settings once, when first imported: set them before any test module
+    # (or DAG, or plugin) imports it.
+    _AIRFLOW_SETTINGS_SET.update(airflow_support.configure_environment())
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    airflow_support.remove_created_folders(_AIRFLOW_SETTINGS_SET)
+
+
+@pytest.fixture(scope="session")
+def airflow_db() -> str:
+    """A migrated Airflow metadata database (once per session); returns the AIRFLOW_HOME."""
+    try:
+        airflow_support.migrate_metadata_db()
+    except (RuntimeError, subprocess.TimeoutExpired) as exc:
+        pytest.fail(str(exc), pytrace=False)
+    return os.environ["AIRFLOW_HOME"]
 
 
 @pytest.fixture(scope="session")

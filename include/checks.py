@@ -1,0 +1,381 @@
+"""Checks: read one metric of an evaluation and say whether it is OK, worth a warning, or an error.
+
+A numeric range check compares a metric with up to four bounds, as Dataiku's "metric value in
+numeric range" check does:
+
+    value < hard_min  -> ERROR      value > hard_max  -> ERROR
+    value < soft_min  -> WARNING    value > soft_max  -> WARNING
+    otherwise         -> OK
+
+A value exactly on a bound is in range: ``data_drift = 0.45`` passes the check ``data drift < 0.45``
+(soft maximum 0.45); only values strictly beyond a bound warn or fail. A metric that is missing, or
+is not a finite number (None, NaN, infinity, text, a boolean), gives ``EMPTY``: there is nothing to
+judge, which is not the same as passing.
+
+Several checks give one outcome, the worst: ERROR > WARNING > OK > EMPTY. EMPTY ranks lowest so
+that a check with nothing to read never hides a real OK, WARNING or ERROR next to it.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import operator
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from include.errors import ConfigurationError
+
+
+class CheckOutcome(StrEnum):
+    """What a check found; ``str(outcome)`` is its name, e.g. ``"WARNING"``."""
+
+    EMPTY = "EMPTY"
+    OK = "OK"
+    WARNING = "WARNING"
+    ERROR = "ERROR"
+
+    @property
+    def severity(self) -> int:
+        """0 for EMPTY up to 3 for ERROR: the order used to pick the worst outcome."""
+        return _SEVERITY[self]
+
+
+_SEVERITY = {
+    CheckOutcome.EMPTY: 0,
+    CheckOutcome.OK: 1,
+    CheckOutcome.WARNING: 2,
+    CheckOutcome.ERROR: 3,
+}
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """The outcome of one check on one evaluation, with a sentence saying why."""
+
+    name: str
+    metric: str | None
+    outcome: CheckOutcome
+    value: float | None
+    message: str
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON types, fit for XCom and for logs."""
+        return {
+            "name": self.name,
+            "metric": self.metric,
+            "outcome": self.outcome.value,
+            "value": self.value,
+            "message": self.message,
+        }
+
+
+@dataclass(frozen=True)
+class NumericRangeCheck:
+    """A metric between optional hard and soft bounds (bounds themselves are in range)."""
+
+    name: str
+    metric: str
+    hard_min: float | None = None
+    soft_min: float | None = None
+    soft_max: float | None = None
+    hard_max: float | None = None
+
+    def __post_init__(self) -> None:
+        _require_name(self.name)
+        _require_metric(self.name, self.metric)
+        given = [(key, value) for key, value in self._bounds() if value is not None]
+        if not given:
+            raise ConfigurationError(
+                f"check {self.name!r} has no bound: give at least one of "
+                "hard_min, soft_min, soft_max, hard_max"
+            )
+        for key, value in given:
+            if _number(value) is None:
+                raise ConfigurationError(
+                    f"check {self.name!r}: {key} = {value!r} is not a finite number"
+                )
+        for (low_key, low), (high_key, high) in itertools.pairwise(given):
+            if low > high:
+                raise ConfigurationError(
+                    f"check {self.name!r}: {low_key} = {low:g} is above {high_key} = {high:g}; "
+                    "bounds must be ordered hard_min <= soft_min <= soft_max <= hard_max"
+                )
+
+    def _bounds(self) -> list[tuple[str, float | None]]:
+        return [
+            ("hard_min", self.hard_min),
+            ("soft_min", self.soft_min),
+            ("soft_max", self.soft_max),
+            ("hard_max", self.hard_max),
+        ]
+
+    def run(self, metrics: Mapping[str, Any]) -> CheckResult:
+        value, problem = _read_metric(metrics, self.metric)
+        if value is None:
+            return CheckResult(self.name, self.metric, CheckOutcome.EMPTY, None, problem)
+        shown = f"{self.metric} = {_fmt(value)}"
+        # Hard bounds first: a value beyond a hard bound is also beyond the soft one.
+        for outcome, bound, label, beyond in (
+            (CheckOutcome.ERROR, self.hard_min, "below the hard minimum", operator.lt),
+            (CheckOutcome.ERROR, self.hard_max, "above the hard maximum", operator.gt),
+            (CheckOutcome.WARNING, self.soft_min, "below the soft minimum", operator.lt),
+            (CheckOutcome.WARNING, self.soft_max, "above the soft maximum", operator.gt),
+        ):
+            if bound is not None and beyond(value, bound):
+                message = f"{shown} is {label} {_fmt(bound)}"
+                return CheckResult(self.name, self.metric, outcome, value, message)
+        bounds = ", ".join(
+            f"{key.replace('_', ' ')} {_fmt(bound)}"
+            for key, bound in self._bounds()
+            if bound is not None
+        )
+        message = f"{shown} is in range ({bounds})"
+        return CheckResult(self.name, self.metric, CheckOutcome.OK, value, message)
+
+
+@dataclass(frozen=True)
+class ValueInSetCheck:
+    """A metric whose value must be one of ``allowed``; any other value gives ``outcome_if_not``."""
+
+    name: str
+    metric: str
+    allowed: frozenset[float]
+    outcome_if_not: CheckOutcome = CheckOutcome.WARNING
+
+    def __post_init__(self) -> None:
+        _require_name(self.name)
+        _require_metric(self.name, self.metric)
+        if not self.allowed:
+            raise ConfigurationError(f"check {self.name!r}: allowed must list at least one value")
+        bad = [item for item in self.allowed if _number(item) is None]
+        if bad:
+            raise ConfigurationError(
+                f"check {self.name!r}: allowed values must be finite numbers, got {bad[0]!r}"
+            )
+        if self.outcome_if_not not in (CheckOutcome.WARNING, CheckOutcome.ERROR):
+            raise ConfigurationError(
+                f"check {self.name!r}: outcome_if_not must be WARNING or ERROR, "
+                f"got {self.outcome_if_not!r}"
+            )
+        object.__setattr__(self, "allowed", frozenset(self.allowed))
+
+    def run(self, metrics: Mapping[str, Any]) -> CheckResult:
+        value, problem = _read_metric(metrics, self.metric)
+        if value is None:
+            return CheckResult(self.name, self.metric, CheckOutcome.EMPTY, None, problem)
+        allowed = "{" + ", ".join(_fmt(item) for item in sorted(self.allowed)) + "}"
+        if value in self.allowed:
+            message = f"{self.metric} = {_fmt(value)} is one of {allowed}"
+            return CheckResult(self.name, self.metric, CheckOutcome.OK, value, message)
+        message = f"{self.metric} = {_fmt(value)} is not one of {allowed}"
+        return CheckResult(self.name, self.metric, self.outcome_if_not, value, message)
+
+
+CustomFunction = Callable[[Mapping[str, float]], "CheckOutcome | str | tuple[CheckOutcome, str]"]
+
+
+@dataclass(frozen=True)
+class CustomCheck:
+    """A Python function of all the evaluation's metrics returning an outcome (and a message).
+
+    A function that raises, or returns something that is not an outcome, gives ``ERROR``: a check
+    that cannot run must not pass silently. ``metric`` only labels the result.
+    """
+
+    name: str
+    function: CustomFunction = field(repr=False)
+    metric: str | None = None
+
+    def __post_init__(self) -> None:
+        _require_name(self.name)
+        if not callable(self.function):
+            raise ConfigurationError(
+                f"check {self.name!r}: function must be callable, got {self.function!r}"
+            )
+
+    def run(self, metrics: Mapping[str, Any]) -> CheckResult:
+        try:
+            returned = self.function(metrics)
+        except Exception as exc:
+            message = f"the check function raised {type(exc).__name__}: {exc}"
+            return CheckResult(self.name, self.metric, CheckOutcome.ERROR, None, message)
+        outcome, message = returned if isinstance(returned, tuple) else (returned, "")
+        try:
+            outcome = CheckOutcome(outcome.upper() if isinstance(outcome, str) else outcome)
+        except ValueError:
+            message = (
+                f"the check function returned {returned!r}; expected a CheckOutcome "
+                "or (CheckOutcome, message)"
+            )
+            return CheckResult(self.name, self.metric, CheckOutcome.ERROR, None, message)
+        value = _number(metrics.get(self.metric)) if self.metric else None
+        return CheckResult(self.name, self.metric, outcome, value, str(message or outcome.value))
+
+
+Check = NumericRangeCheck | ValueInSetCheck | CustomCheck
+
+_RANGE_KEYS = ("hard_min", "soft_min", "soft_max", "hard_max")
+_SET_KEYS = ("allowed", "outcome_if_not")
+
+
+def parse_checks(specs: Sequence[Mapping[str, Any] | Check]) -> list[Check]:
+    """Build checks from plain dicts, as a DAG writes them (after templating).
+
+    ``{"name": "data drift < 0.45", "metric": "data_drift", "soft_max": 0.45}`` is a numeric
+    range check (keys ``hard_min``, ``soft_min``, ``soft_max``, ``hard_max``);
+    ``{"name": ..., "metric": ..., "allowed": [0, 1], "outcome_if_not": "ERROR"}`` a value in set
+    check; ``{"name": ..., "function": callable}`` a custom check. Numbers may be strings, as
+    templating renders them (``"0.45"``). Check objects pass through unchanged. Raises
+    ConfigurationError naming the check and the key at fault.
+    """
+    if isinstance(specs, (str, bytes, Mapping)) or not isinstance(specs, Iterable):
+        raise ConfigurationError(
+            f"checks must be a list of check definitions (dicts), got {type(specs).__name__}"
+        )
+    checks: list[Check] = []
+    for position, spec in enumerate(specs, start=1):
+        check = spec if isinstance(spec, Check) else _parse_one(position, spec)
+        if any(existing.name == check.name for existing in checks):
+            raise ConfigurationError(
+                f"two checks are named {check.name!r}: give each check its own name"
+            )
+        checks.append(check)
+    if not checks:
+        raise ConfigurationError("no checks given: list at least one check")
+    return checks
+
+
+def _parse_one(position: int, spec: Any) -> Check:
+    if not isinstance(spec, Mapping):
+        raise ConfigurationError(
+            f"check #{position} must be a dict such as "
+            '{"name": "data drift < 0.45", "metric": "data_drift", "soft_max": 0.45}, '
+            f"got {spec!r}"
+        )
+    name = spec.get("name")
+    if not isinstance(name, str) or not name.strip():
+        raise ConfigurationError(f"check #{position} needs a 'name' (a non-empty string)")
+    label = f"check {name!r}"
+    if "function" in spec:
+        _refuse_unknown(label, spec, {"name", "function", "metric"})
+        return CustomCheck(name=name, function=spec["function"], metric=spec.get("metric"))
+    metric = spec.get("metric")
+    if not isinstance(metric, str) or not metric.strip():
+        raise ConfigurationError(f"{label} needs a 'metric' (the name of a metric, a string)")
+    if "allowed" in spec:
+        _refuse_unknown(label, spec, {"name", "metric", *_SET_KEYS})
+        allowed = spec["allowed"]
+        if isinstance(allowed, (str, bytes, Mapping)) or not isinstance(allowed, Iterable):
+            raise ConfigurationError(f"{label}: 'allowed' must be a list of numbers")
+        values = frozenset(_parse_number(label, "allowed", item) for item in allowed)
+        outcome = spec.get("outcome_if_not", CheckOutcome.WARNING)
+        try:
+            outcome = CheckOutcome(str(outcome).strip().upper())
+        except ValueError:
+            raise ConfigurationError(
+                f"{label}: 'outcome_if_not' must be WARNING or ERROR, got {outcome!r}"
+            ) from None
+        return ValueInSetCheck(name=name, metric=metric, allowed=values, outcome_if_not=outcome)
+    _refuse_unknown(label, spec, {"name", "metric", *_RANGE_KEYS})
+    bounds = {
+        key: _parse_number(label, key, spec[key])
+        for key in _RANGE_KEYS
+        if spec.get(key) is not None and spec.get(key) != ""
+    }
+    return NumericRangeCheck(name=name, metric=metric, **bounds)
+
+
+def _refuse_unknown(label: str, spec: Mapping[str, Any], known: set[str]) -> None:
+    unknown = sorted(str(key) for key in spec if key not in known)
+    if unknown:
+        raise ConfigurationError(
+            f"{label}: unknown key {unknown[0]!r}; a check takes {', '.join(sorted(known))}"
+        )
+
+
+def _parse_number(label: str, key: str, raw: Any) -> float:
+    number = _number(raw.strip() if isinstance(raw, str) else raw, allow_text=True)
+    if number is None:
+        raise ConfigurationError(f"{label}: {key} = {raw!r} is not a finite number")
+    return number
+
+
+def run_checks(checks: Iterable[Check], metrics: Mapping[str, Any]) -> list[CheckResult]:
+    """Run every check on one evaluation's metrics, in order."""
+    return [check.run(metrics) for check in checks]
+
+
+def empty_results(checks: Iterable[Check], reason: str) -> list[CheckResult]:
+    """Every check EMPTY, for when there is no evaluation to read at all."""
+    return [
+        CheckResult(check.name, check.metric, CheckOutcome.EMPTY, None, reason) for check in checks
+    ]
+
+
+def worst_outcome(results: Iterable[CheckResult]) -> CheckOutcome:
+    """ERROR > WARNING > OK > EMPTY; EMPTY when there are no results."""
+    return max((r.outcome for r in results), key=_SEVERITY.__getitem__, default=CheckOutcome.EMPTY)
+
+
+def format_table(results: Sequence[CheckResult]) -> str:
+    """A fixed-width text table of the results, for task logs and emails."""
+    header = ("check", "metric", "value", "outcome", "message")
+    rows = [
+        (
+            r.name,
+            r.metric or "-",
+            "-" if r.value is None else _fmt(r.value),
+            r.outcome.value,
+            r.message,
+        )
+        for r in results
+    ]
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header) - 1)]
+
+    def line(row: Sequence[str]) -> str:
+        cells = [cell.ljust(width) for cell, width in zip(row, widths, strict=False)]
+        return "  ".join([*cells, row[-1]]).rstrip()
+
+    rule = "  ".join("-" * width for width in [*widths, len(header[-1])])
+    return "\n".join([line(header), rule, *(line(row) for row in rows)])
+
+
+def _read_metric(metrics: Mapping[str, Any], metric: str) -> tuple[float | None, str]:
+    """The metric as a float, or None and why it cannot be judged."""
+    if metric not in metrics:
+        return None, f"metric {metric} is missing from the evaluation"
+    raw = metrics[metric]
+    value = _number(raw)
+    if value is None:
+        return None, f"{metric} = {raw!r} is not a finite number"
+    return value, ""
+
+
+def _number(raw: Any, *, allow_text: bool = False) -> float | None:
+    """A finite float, or None; booleans are not numbers, text only when ``allow_text``."""
+    if raw is None or isinstance(raw, bool) or (isinstance(raw, str) and not allow_text):
+        return None
+    try:
+        number = float(raw)
+    except (TypeError, ValueError):
+        return None
+    return number if math.isfinite(number) else None
+
+
+def _fmt(number: float) -> str:
+    return f"{number:.6g}"
+
+
+def _require_name(name: Any) -> None:
+    if not isinstance(name, str) or not name.strip():
+        raise ConfigurationError(f"a check needs a name (a non-empty string), got {name!r}")
+
+
+def _require_metric(name: str, metric: Any) -> None:
+    if not isinstance(metric, str) or not metric.strip():
+        raise ConfigurationError(
+            f"check {name!r} needs a metric (the name of a metric, a string), got {metric!r}"
+        )

@@ -1,0 +1,137 @@
+"""``MESCheckOperator``: run checks on the latest evaluation of the MES and branch on the outcome.
+
+The tutorial's ``MES_Warn`` step as an Airflow task. The worst outcome of the checks decides:
+
+- ``ERROR`` fails the task (retries, then the run's failure alert, apply as for any failure);
+- ``WARNING`` follows ``warning_task_ids`` (e.g. the task sending the warning email);
+- ``OK`` and ``EMPTY`` follow ``ok_task_ids`` and the run ends quietly.
+
+Every other task directly downstream is skipped. The outcome, each check's result and the
+evaluation read are pushed to XCom (keys ``outcome``, ``results``, ``evaluation``) and logged as a
+table, so the outcome is visible in the run. The checks themselves live in ``include.checks``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from airflow.sdk import BaseBranchOperator
+from airflow.sdk.exceptions import AirflowException, AirflowFailException
+
+from include.checks import (
+    Check,
+    CheckOutcome,
+    CheckResult,
+    empty_results,
+    format_table,
+    parse_checks,
+    run_checks,
+    worst_outcome,
+)
+from include.errors import ConfigurationError
+from mes_hook import DEFAULT_MES_CONN_ID, mes_database_url
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context
+
+DEFAULT_STORE_NAME = "the_MES"
+
+
+class MESCheckOperator(BaseBranchOperator):
+    """Check the latest evaluation of a model evaluation store and branch on the worst outcome.
+
+    :param checks: check definitions, e.g. ``[{"name": "data drift < 0.45", "metric":
+        "data_drift", "soft_max": 0.45}]`` (see ``include.checks.parse_checks``); templated, so a
+        bound may be ``"{{ params.drift_threshold }}"``.
+    :param warning_task_ids: task id(s) to follow on WARNING.
+    :param ok_task_ids: task id(s) to follow on OK or EMPTY; None skips every downstream task.
+    :param store_name: the evaluation store to read (templated).
+    :param mes_conn_id: the Airflow connection of the MES database; when it does not exist, the
+        embedded SQLite store under ``$MES_HOME`` is read.
+    :param model_version: read the latest evaluation of this model version only (templated);
+        None reads the latest evaluation of any version.
+    """
+
+    template_fields: Sequence[str] = (
+        "checks",
+        "store_name",
+        "model_version",
+        "warning_task_ids",
+        "ok_task_ids",
+    )
+    ui_color = "#fdf1d6"
+
+    def __init__(
+        self,
+        *,
+        checks: Sequence[Mapping[str, Any] | Check],
+        warning_task_ids: str | Iterable[str],
+        ok_task_ids: str | Iterable[str] | None = None,
+        store_name: str = DEFAULT_STORE_NAME,
+        mes_conn_id: str = DEFAULT_MES_CONN_ID,
+        model_version: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        # Runs at every DAG parse: keep the arguments, read and check nothing yet (the checks may
+        # still hold templates).
+        self.checks = checks
+        self.warning_task_ids = warning_task_ids
+        self.ok_task_ids = ok_task_ids
+        self.store_name = store_name
+        self.mes_conn_id = mes_conn_id
+        self.model_version = model_version
+
+    def choose_branch(self, context: Context) -> str | Iterable[str] | None:
+        try:
+            checks = parse_checks(self.checks)
+        except ConfigurationError as exc:
+            # A wrong check definition will not fix itself on a retry.
+            raise AirflowFailException(f"invalid checks for task {self.task_id}: {exc}") from None
+
+        from include.mes.store import ModelEvaluationStore
+
+        with ModelEvaluationStore.open(mes_database_url(self.mes_conn_id)) as store:
+            evaluation = store.latest(self.store_name, model_version=self.model_version)
+            where = f"store {self.store_name!r} at {store.description}"
+        if evaluation is None:
+            version = f" for model version {self.model_version}" if self.model_version else ""
+            reason = f"the store {self.store_name!r} holds no evaluation{version}"
+            results = empty_results(checks, reason)
+            subject = f"{where}: no evaluation{version}"
+            evaluation_info = None
+        else:
+            results = run_checks(checks, evaluation.metrics)
+            subject = (
+                f"evaluation {evaluation.name!r} (model version {evaluation.model_version}, "
+                f"id {evaluation.evaluation_id}) of {where}"
+            )
+            evaluation_info = {
+                "evaluation_id": evaluation.evaluation_id,
+                "name": evaluation.name,
+                "model_version": evaluation.model_version,
+            }
+        outcome = worst_outcome(results)
+
+        self.log.info("Checks on %s:\n%s", subject, format_table(results))
+        log_at = {CheckOutcome.ERROR: logging.ERROR, CheckOutcome.WARNING: logging.WARNING}
+        self.log.log(log_at.get(outcome, logging.INFO), "MES check outcome: %s", outcome.value)
+        ti = context["ti"]
+        ti.xcom_push(key="outcome", value=outcome.value)
+        ti.xcom_push(key="results", value=[result.to_dict() for result in results])
+        ti.xcom_push(key="evaluation", value=evaluation_info)
+
+        if outcome is CheckOutcome.ERROR:
+            raise AirflowException(_error_message(subject, results))
+        if outcome is CheckOutcome.WARNING:
+            return self.warning_task_ids
+        return self.ok_task_ids
+
+
+def _error_message(subject: str, results: Sequence[CheckResult]) -> str:
+    failed = [r for r in results if r.outcome is CheckOutcome.ERROR]
+    lines = [f"{len(failed)} check(s) ended in ERROR on {subject}:"]
+    lines += [f"  - {r.name}: {r.message}" for r in failed]
+    return "\n".join(lines)
