@@ -95,6 +95,12 @@ def run(args, config, stages: Stages, folder: Path, url: str) -> None:
         f"with reading the quarter and the quality gate: {seconds:.2f} s, "
         f"{n / seconds:,.0f} rows/s, peak RSS {peak / 2**30:.2f} GiB"
     )
+    drift_stages = {"data drift", "univariate drift", "prediction drift", "drift report"}
+    seconds, peak = stages.total({*EVALUATION_STAGES, "read", "quality gate", *drift_stages})
+    print(
+        f"with the drift analysis and its report too: {seconds:.2f} s, "
+        f"{n / seconds:,.0f} rows/s, peak RSS {peak / 2**30:.2f} GiB"
+    )
     warnings = len((evaluation.quality or {}).get("warnings", []))
     print(f"AUC on {quarter}: {evaluation.metrics()['auc']:.3f}; quality warnings: {warnings}")
 

@@ -71,6 +71,17 @@ class CheckResult:
             "message": self.message,
         }
 
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> CheckResult:
+        """The inverse of ``to_dict`` (a result read back from XCom)."""
+        return cls(
+            name=str(data["name"]),
+            metric=data.get("metric"),
+            outcome=CheckOutcome(data["outcome"]),
+            value=data.get("value"),
+            message=str(data.get("message") or ""),
+        )
+
 
 @dataclass(frozen=True)
 class NumericRangeCheck:

@@ -22,11 +22,20 @@ from include.drift.report import write_drift_report
 from include.errors import EmptyBatchError
 from include.evaluation.evaluate import Evaluation, evaluate_batch
 from include.mes.store import ModelEvaluationStore
-from include.model.registry import SavedModel, load_model, models_root, save_model
+from include.model.registry import (
+    SavedModel,
+    list_versions,
+    load_model,
+    models_root,
+    save_model,
+)
 from include.model.training import train_model
 from include.paths import mes_home
 from include.periods import Period
 from include.quality.gate import ReferenceExpectations, validate_batch
+
+# The model of the fraud tutorial, whose data this project can generate.
+TUTORIAL_MODEL = "fraud_authorization"
 
 
 @dataclass
@@ -97,6 +106,29 @@ def train(workspace: Workspace) -> SavedModel:
     return load_model(config, trained.metadata["version"], workspace.models)
 
 
+def prepare_project(
+    workspace: Workspace, *, transactions_per_quarter: int = 20_000, seed: int = 2017
+) -> SavedModel:
+    """What every evaluation needs: the data and a saved model version.
+
+    For the tutorial's configuration, a missing dataset is generated; any other configuration
+    must bring its own data (reading it fails with what is missing and where). When no model
+    version is saved, one is trained on the reference period. Safe to run again: nothing that
+    exists is rebuilt.
+    """
+    config = workspace.config
+    if not workspace.datasets.exists(config.dataset) and config.name == TUTORIAL_MODEL:
+        generate_tutorial_data(
+            workspace.datasets,
+            config,
+            transactions_per_quarter=transactions_per_quarter,
+            seed=seed,
+        )
+    if list_versions(config.name, workspace.models):
+        return load_model(config, root=workspace.models)
+    return train(workspace)
+
+
 def evaluate_quarter(
     workspace: Workspace,
     quarter: str,
@@ -140,3 +172,20 @@ def evaluate_quarter(
                 title=f"Drift of {config.name} on {period} ({config.store_name})",
             )
     return evaluation_id, evaluation
+
+
+def summarise(workspace: Workspace, evaluation_id: str, evaluation: Evaluation) -> dict:
+    """A stored evaluation in a few JSON values: what a task returns and logs."""
+    metrics = evaluation.metrics()
+    drift = evaluation.drift
+    return {
+        "evaluation_id": evaluation_id,
+        "quarter": evaluation.period.name,
+        "model_version": evaluation.model_version,
+        "rows": evaluation.row_count,
+        "auc": metrics.get("auc"),
+        "data_drift": metrics.get("data_drift"),
+        "drifted_features": drift.drifted_features if drift else [],
+        "quality": (evaluation.quality or {}).get("summary"),
+        "drift_report": str(workspace.report_path(evaluation)) if drift else None,
+    }

@@ -95,3 +95,25 @@ def trained_model(prepared_data, tutorial_config):
     from include.model.training import train_model
 
     return train_model(prepared_data, tutorial_config)
+
+
+@pytest.fixture
+def smtp_sink(monkeypatch):
+    """A real SMTP server on 127.0.0.1, wired to Airflow's ``smtp_default`` connection."""
+    import json
+
+    from tests.support.smtp import smtp_server
+
+    with smtp_server() as (port, sink):
+        monkeypatch.setenv(
+            "AIRFLOW_CONN_SMTP_DEFAULT",
+            json.dumps(
+                {
+                    "conn_type": "smtp",
+                    "host": "127.0.0.1",
+                    "port": port,
+                    "extra": {"disable_ssl": True, "disable_tls": True, "timeout": 10},
+                }
+            ),
+        )
+        yield sink

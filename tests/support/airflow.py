@@ -40,6 +40,10 @@ def configure_environment(repo_root: Path = REPO_ROOT) -> dict[str, str]:
         "AIRFLOW__CORE__PLUGINS_FOLDER": str(repo_root / "plugins"),
         "AIRFLOW__CORE__PARALLELISM": "2",
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{Path(home) / 'airflow.db'}",
+        # DAGs read these at parse time: one retry, at once, so failures show retries quickly.
+        "MES_TASK_RETRIES": "1",
+        "MES_RETRY_DELAY_SECONDS": "0",
+        "MES_ALERT_RECIPIENTS": "mlops-team@example.com",
         "AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST": json.dumps(
             [_local_bundle("test-dags", TEST_DAGS_FOLDER), _local_bundle("dags-folder")]
         ),

@@ -1,0 +1,45 @@
+"""
+### build_project_mes: run recursive_mes for the project's quarters, and wait for it
+
+The tutorial's *Build_Project_MES* scenario: it runs the `recursive_mes` DAG for the Param
+`quarters` (default 2017Q2, 2017Q3, 2017Q4) and waits for that run; if it fails, this run fails.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from airflow.providers.standard.operators.trigger_dagrun import TriggerDagRunOperator
+from airflow.sdk import dag
+
+from mes_dag_defaults import default_args, quarters_param
+
+
+@dag(
+    dag_id="build_project_mes",
+    schedule=None,
+    start_date=datetime(2017, 1, 1, tzinfo=UTC),
+    catchup=False,
+    max_active_runs=1,
+    default_args=default_args(),
+    doc_md=__doc__,
+    tags=["mes", "model-monitoring"],
+    params={"quarters": quarters_param()},
+    # The quarters travel to recursive_mes as a list, not as the text of one.
+    render_template_as_native_obj=True,
+)
+def build_project_mes():
+    TriggerDagRunOperator(
+        task_id="run_recursive_mes",
+        trigger_dag_id="recursive_mes",
+        conf={"quarters": "{{ params.quarters }}"},
+        wait_for_completion=True,
+        poke_interval=10,
+        allowed_states=["success"],
+        failed_states=["failed"],
+        # The waiting run would only retry a finished child; a new try starts a new child run.
+        retries=0,
+    )
+
+
+build_project_mes_dag = build_project_mes()

@@ -1,0 +1,107 @@
+"""The emails the monitor sends: the drift warning (the tutorial's mail reporter) and its log.
+
+Pure text and HTML from what the run produced; the Airflow side only sends them.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
+
+
+@dataclass(frozen=True)
+class WarningEmail:
+    subject: str
+    html: str
+
+
+def warning_subject(dag_id: str) -> str:
+    return f'Airflow DAG "{dag_id}" issued a warning'
+
+
+def run_url(base_url: str | None, dag_id: str, run_id: str) -> str | None:
+    """The run's page in the Airflow UI, or None when the deployment has no base URL."""
+    if not base_url:
+        return None
+    return f"{base_url.rstrip('/')}/dags/{quote(dag_id, safe='')}/runs/{quote(run_id, safe='')}"
+
+
+def warning_email(
+    *,
+    dag_id: str,
+    run_id: str,
+    results: Sequence[Mapping[str, Any]],
+    evaluation: Mapping[str, Any] | None,
+    base_url: str | None,
+) -> WarningEmail:
+    """Which checks warned, with their values and bounds, and where to look next."""
+    warned = [r for r in results if r.get("outcome") == "WARNING"]
+    rows = "".join(
+        "<tr>"
+        f"<td>{html.escape(str(r.get('name')))}</td>"
+        f"<td>{html.escape(str(r.get('metric')))}</td>"
+        f"<td>{_number(r.get('value'))}</td>"
+        f"<td>{html.escape(str(r.get('message') or ''))}</td>"
+        "</tr>"
+        for r in warned
+    )
+    evaluated = ""
+    if evaluation:
+        evaluated = (
+            f"<p>Evaluation checked: <b>{html.escape(str(evaluation.get('name')))}</b> of model "
+            f"version {html.escape(str(evaluation.get('model_version')))} "
+            f"(evaluation {html.escape(str(evaluation.get('evaluation_id')))}).</p>"
+        )
+    url = run_url(base_url, dag_id, run_id)
+    if url:
+        where = (
+            "You can find the attached run log and drift report, or view the run here: "
+            f'<a href="{html.escape(url)}">{html.escape(url)}</a>'
+        )
+    else:
+        where = (
+            "You can find the attached run log and drift report. No link to the run can be "
+            "given: this Airflow deployment has no base URL configured ([api] base_url). "
+            f"Look for run <b>{html.escape(run_id)}</b> of DAG <b>{html.escape(dag_id)}</b> in "
+            "the Airflow UI."
+        )
+    body = (
+        f"<p>The &ldquo;{html.escape(dag_id)}&rdquo; DAG returned a warning for exceeding the "
+        "data drift threshold.</p>"
+        f"{evaluated}"
+        "<p>Here&rsquo;s the summary of warning events:</p>"
+        '<table border="1" cellpadding="4" cellspacing="0">'
+        "<tr><th>Check</th><th>Metric</th><th>Value</th><th>Details</th></tr>"
+        f"{rows}</table>"
+        f"<p>{where}</p>"
+    )
+    return WarningEmail(subject=warning_subject(dag_id), html=body)
+
+
+def run_log(
+    *,
+    dag_id: str,
+    run_id: str,
+    task_states: Mapping[str, Any],
+    check_table: str,
+    outcome: str | None,
+) -> str:
+    """The run's log as attached to the warning: each task's state, then the check table."""
+    width = max((len(task) for task in task_states), default=4)
+    states = "\n".join(
+        f"  {task:<{width}}  {state or 'none'}" for task, state in sorted(task_states.items())
+    )
+    return (
+        f"DAG {dag_id}, run {run_id}\n\n"
+        f"Task states:\n{states}\n\n"
+        f"Checks (outcome {outcome or 'n/a'}):\n{check_table}\n"
+    )
+
+
+def _number(value: Any) -> str:
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return f"{value:.4g}"
+    return "n/a" if value is None else html.escape(str(value))
