@@ -97,6 +97,16 @@ def trained_model(prepared_data, tutorial_config):
     return train_model(prepared_data, tutorial_config)
 
 
+@pytest.fixture(scope="session")
+def saved_model(trained_model, tutorial_config, tmp_path_factory):
+    """The Q1 model saved and loaded back, verified, as evaluations use it."""
+    from include.model.registry import load_model, save_model
+
+    root = tmp_path_factory.mktemp("models")
+    save_model(trained_model, root)
+    return load_model(tutorial_config, root=root)
+
+
 @pytest.fixture
 def smtp_sink(monkeypatch):
     """A real SMTP server on 127.0.0.1, wired to Airflow's ``smtp_default`` connection."""

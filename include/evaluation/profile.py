@@ -16,6 +16,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from include.drift.columns import check_features
 from include.errors import DataValidationError
 
 QUANTILES: dict[str, float] = {
@@ -122,7 +123,7 @@ def column_statistics(
     """
     if top_k < 0 or bins < 1:
         raise ValueError(f"need top_k >= 0 and bins >= 1, got top_k={top_k}, bins={bins}")
-    _check_columns(frame, [*numeric, *categorical])
+    check_features(frame, [*numeric, *categorical], "batch")
     return [_numeric_statistics(frame[name], name, bins) for name in numeric] + [
         _categorical_statistics(frame[name], name, top_k) for name in categorical
     ]
@@ -263,25 +264,3 @@ def _plain_value(value: Any) -> str | int | float | bool:
     if isinstance(value, float) and math.isfinite(value):
         return value
     return str(value)
-
-
-def _check_columns(frame: pd.DataFrame, names: list[str]) -> None:
-    if not isinstance(frame, pd.DataFrame):
-        raise DataValidationError(f"expected a pandas DataFrame, got {type(frame).__name__}")
-    repeated = sorted({name for name in names if names.count(name) > 1})
-    if repeated:
-        raise DataValidationError(f"columns listed twice (or as both kinds): {repeated}")
-    absent = [name for name in names if name not in frame.columns]
-    if absent:
-        raise DataValidationError(
-            f"columns missing from the batch: {absent}; "
-            f"the batch has {len(frame.columns)} columns: {_preview(list(frame.columns))}"
-        )
-    ambiguous = [name for name in names if np.count_nonzero(frame.columns == name) > 1]
-    if ambiguous:
-        raise DataValidationError(f"the batch has several columns named {ambiguous}")
-
-
-def _preview(names: list, limit: int = 30) -> str:
-    shown = ", ".join(repr(name) for name in names[:limit])
-    return shown + (f" and {len(names) - limit} more" if len(names) > limit else "")

@@ -13,9 +13,7 @@ import sqlalchemy as sa
 from airflow.sdk import DagRunState, TaskInstanceState
 from airflow.sdk.exceptions import ParamValidationError
 
-from include.config import load_config
-from include.data.storage import open_dataset_store
-from include.workflow import generate_tutorial_data
+from tests.dags.conftest import run
 from tests.support.airflow import task_states
 from tests.support.smtp import attachments, html_body, smtp_server
 
@@ -29,19 +27,6 @@ def monitor():
     from dags.data_drift_monitor import data_drift_monitor_dag
 
     return data_drift_monitor_dag
-
-
-@pytest.fixture
-def project(airflow_db, postgres_url, tmp_path, monkeypatch):
-    """Tutorial data in a fresh MES_HOME, the MES in PostgreSQL through ``mes_db``."""
-    monkeypatch.setenv("MES_HOME", str(tmp_path / "mes_home"))
-    monkeypatch.setenv("AIRFLOW_CONN_MES_DB", postgres_url.replace("+psycopg2", ""))
-    generate_tutorial_data(open_dataset_store(None), load_config(), transactions_per_quarter=3_000)
-    return postgres_url
-
-
-def run(dag, **params):
-    return dag.test(run_conf={**dag.params.dump(), **params})
 
 
 def evaluations(url: str) -> list[tuple[str, float]]:

@@ -10,9 +10,7 @@ import sqlalchemy as sa
 from airflow.sdk import DagRunState, TaskInstanceState
 from airflow.sdk.exceptions import ParamValidationError
 
-from include.config import load_config
-from include.data.storage import open_dataset_store
-from include.workflow import generate_tutorial_data
+from tests.dags.conftest import run
 from tests.support.airflow import task_states
 
 pytestmark = pytest.mark.integration
@@ -25,18 +23,6 @@ def recursive():
     from dags.recursive_mes import recursive_mes_dag
 
     return recursive_mes_dag
-
-
-@pytest.fixture
-def project(airflow_db, postgres_url, tmp_path, monkeypatch):
-    monkeypatch.setenv("MES_HOME", str(tmp_path / "mes_home"))
-    monkeypatch.setenv("AIRFLOW_CONN_MES_DB", postgres_url.replace("+psycopg2", ""))
-    generate_tutorial_data(open_dataset_store(None), load_config(), transactions_per_quarter=3_000)
-    return postgres_url
-
-
-def run(dag, **params):
-    return dag.test(run_conf={**dag.params.dump(), **params})
 
 
 def stored(url: str) -> list[tuple]:

@@ -9,15 +9,12 @@ import pytest
 from include.data.batches import select_period
 from include.drift.analysis import analyse_drift
 from include.evaluation.evaluate import predict_proba
-from include.model.registry import load_model, save_model
 from include.periods import Period
 
 
 @pytest.fixture(scope="module")
-def model(trained_model, tutorial_config, tmp_path_factory):
-    root = tmp_path_factory.mktemp("models")
-    save_model(trained_model, root)
-    return load_model(tutorial_config, root=root)
+def model(saved_model):
+    return saved_model
 
 
 @pytest.fixture(scope="module")

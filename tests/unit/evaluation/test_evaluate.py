@@ -7,7 +7,6 @@ import pytest
 from include.data.batches import select_period
 from include.errors import DataValidationError, EmptyBatchError
 from include.evaluation.evaluate import PREDICTION_COLUMN, PROBABILITY_COLUMN, evaluate_batch
-from include.model.registry import load_model, save_model
 from include.periods import Period
 
 PERFORMANCE = {
@@ -26,10 +25,8 @@ PERFORMANCE = {
 
 
 @pytest.fixture(scope="module")
-def model(trained_model, tutorial_config, tmp_path_factory):
-    root = tmp_path_factory.mktemp("models")
-    save_model(trained_model, root)
-    return load_model(tutorial_config, root=root)
+def model(saved_model):
+    return saved_model
 
 
 @pytest.fixture(scope="module")

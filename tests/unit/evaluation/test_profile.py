@@ -205,7 +205,9 @@ def test_to_dict_has_the_keys_of_the_columns_kind():
 
 def test_absent_column_is_named_in_the_error():
     frame = pd.DataFrame({"x": [1.0]})
-    with pytest.raises(DataValidationError, match=r"missing from the batch: \['card_age'\]"):
+    with pytest.raises(
+        DataValidationError, match=r"feature\(s\) \['card_age'\] missing from the batch"
+    ):
         column_statistics(frame, numeric=["x", "card_age"], categorical=[])
 
 
