@@ -34,7 +34,7 @@ def build_project_mes():
         trigger_dag_id="recursive_mes",
         conf={"quarters": "{{ params.quarters }}"},
         wait_for_completion=True,
-        poke_interval=10,
+        poke_interval=5,
         allowed_states=["success"],
         failed_states=["failed"],
         # The waiting run would only retry a finished child; a new try starts a new child run.
