@@ -21,6 +21,7 @@ $(VENV)/.installed: requirements.txt
 
 demo: setup
 	$(BIN)/python -m include.cli demo
+	$(BIN)/python -m include.deployment.demo
 
 test: setup
 	$(BIN)/ruff check .

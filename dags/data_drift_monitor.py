@@ -26,6 +26,7 @@ from mes_dag_defaults import (
     SENDER,
     SMTP_CONN_ID,
     default_args,
+    monitor_schedule,
     open_workspace,
 )
 
@@ -39,8 +40,8 @@ DRIFT_CHECK = {
 
 @dag(
     dag_id="data_drift_monitor",
-    # Quarterly, on the first day of each quarter; and from the UI with its form.
-    schedule="0 6 1 1,4,7,10 *",
+    # Quarterly by default (MES_MONITOR_SCHEDULE changes it; "none": only from the UI or API).
+    schedule=monitor_schedule(),
     start_date=datetime(2017, 1, 1, tzinfo=UTC),
     catchup=False,
     max_active_runs=1,

@@ -7,7 +7,8 @@
 
 Recipients come from the Airflow Variable ``mes_alert_recipients`` (comma-separated), else the
 environment variable ``MES_ALERT_RECIPIENTS``. Retries can be tuned per deployment with
-``MES_TASK_RETRIES`` and ``MES_RETRY_DELAY_SECONDS``.
+``MES_TASK_RETRIES`` and ``MES_RETRY_DELAY_SECONDS``, the monitor's schedule with
+``MES_MONITOR_SCHEDULE``.
 """
 
 from __future__ import annotations
@@ -48,6 +49,13 @@ def quarters_param(default: list[str] = TUTORIAL_QUARTERS) -> Param:
         title="Quarters",
         description="Quarters to evaluate, written YYYYQn (e.g. 2017Q2).",
     )
+
+
+def monitor_schedule() -> str | None:
+    """The drift monitor's schedule: quarterly (06:00 on the first day of each quarter) unless
+    ``MES_MONITOR_SCHEDULE`` gives another cron expression, or ``none`` for manual runs only."""
+    value = os.environ.get("MES_MONITOR_SCHEDULE", "0 6 1 1,4,7,10 *").strip()
+    return None if value.lower() in ("", "none") else value
 
 
 def alert_recipients_template() -> str:

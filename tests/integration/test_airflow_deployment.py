@@ -13,7 +13,9 @@ import sqlalchemy as sa
 from include.config import load_config
 from include.data.storage import open_dataset_store
 from include.deployment.local_airflow import LocalAirflow
+from include.deployment.mail_sink import smtp_connection_uri
 from include.workflow import generate_tutorial_data
+from tests.support.smtp import attachments, smtp_server
 
 pytestmark = pytest.mark.integration
 
@@ -21,12 +23,20 @@ QUARTERS = ["2017Q2", "2017Q3", "2017Q4"]
 
 
 @pytest.fixture(scope="module")
-def deployment(postgres_server, tmp_path_factory):
+def mail():
+    """A real SMTP server for the whole module."""
+    with smtp_server() as (port, sink):
+        yield port, sink
+
+
+@pytest.fixture(scope="module")
+def deployment(postgres_server, tmp_path_factory, mail):
     """A running deployment with its metadata and its MES in PostgreSQL, tutorial data ready."""
     metadata_db = postgres_server.create_database("airflow_meta")
     mes_db = postgres_server.create_database("mes_e2e")
     home = tmp_path_factory.mktemp("deployment")
     mes_home = home / "mes_home"
+    smtp_port, _ = mail
     generate_tutorial_data(
         open_dataset_store(mes_home / "datasets"), load_config(), transactions_per_quarter=3_000
     )
@@ -38,6 +48,8 @@ def deployment(postgres_server, tmp_path_factory):
             "AIRFLOW_CONN_MES_DB": mes_db.replace("+psycopg2", ""),
             "MES_TASK_RETRIES": "1",
             "MES_RETRY_DELAY_SECONDS": "0",
+            "MES_MONITOR_SCHEDULE": "none",
+            "AIRFLOW_CONN_SMTP_DEFAULT": smtp_connection_uri(smtp_port),
         },
     )
     airflow.start()
@@ -97,3 +109,38 @@ def test_invalid_params_are_refused_by_the_api(deployment, conf) -> None:
         answer = airflow.trigger(client, "recursive_mes", conf)
     assert answer.status_code == 400
     assert "Invalid input for param quarters" in answer.text
+
+
+def test_data_drift_monitor_triggered_with_a_conf_warns_by_email(deployment, mail) -> None:
+    airflow, mes_db = deployment
+    _, sink = mail
+    sent_before = len(sink.messages)
+    with airflow.client() as client:
+        airflow.wait_for_dag(client, "data_drift_monitor")
+        answer = airflow.trigger(
+            client, "data_drift_monitor", {"quarter": "2017Q4", "drift_threshold": 0.45}
+        )
+        run_id = answer.json()["dag_run_id"]
+        assert airflow.wait_for_run(client, "data_drift_monitor", run_id) == "success"
+        outcome = client.get(
+            f"/dags/data_drift_monitor/dagRuns/{run_id}/taskInstances/mes_warn/xcomEntries/outcome",
+            params={"deserialize": True},
+        ).json()["value"]
+    assert outcome == "WARNING"
+    assert "2017Q4" in evaluations(mes_db)
+    [message] = sink.messages[sent_before:]
+    assert message["Subject"] == 'Airflow DAG "data_drift_monitor" issued a warning'
+    assert (
+        f"{airflow.url}/dags/data_drift_monitor/runs/"
+        in message.get_body(preferencelist=("html",)).get_content()
+    )
+    assert "run_log.txt" in attachments(message)
+
+
+def test_an_invalid_monitor_param_is_refused_by_the_api(deployment) -> None:
+    airflow, _ = deployment
+    with airflow.client() as client:
+        airflow.wait_for_dag(client, "data_drift_monitor")
+        answer = airflow.trigger(client, "data_drift_monitor", {"quarter": "Q4"})
+    assert answer.status_code == 400
+    assert "Invalid input for param quarter" in answer.text
