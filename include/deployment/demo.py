@@ -30,6 +30,8 @@ def main() -> int:
             extra_env={
                 "MES_HOME": str(home),
                 "AIRFLOW_CONN_SMTP_DEFAULT": smtp_connection_uri(port),
+                # Only the runs the demo triggers: no scheduled run of the monitor besides.
+                "MES_MONITOR_SCHEDULE": "none",
             },
         )
         airflow.start()
