@@ -110,20 +110,9 @@ def saved_model(trained_model, tutorial_config, tmp_path_factory):
 @pytest.fixture
 def smtp_sink(monkeypatch):
     """A real SMTP server on 127.0.0.1, wired to Airflow's ``smtp_default`` connection."""
-    import json
-
+    from include.deployment.mail_sink import smtp_connection_uri
     from tests.support.smtp import smtp_server
 
     with smtp_server() as (port, sink):
-        monkeypatch.setenv(
-            "AIRFLOW_CONN_SMTP_DEFAULT",
-            json.dumps(
-                {
-                    "conn_type": "smtp",
-                    "host": "127.0.0.1",
-                    "port": port,
-                    "extra": {"disable_ssl": True, "disable_tls": True, "timeout": 10},
-                }
-            ),
-        )
+        monkeypatch.setenv("AIRFLOW_CONN_SMTP_DEFAULT", smtp_connection_uri(port))
         yield sink

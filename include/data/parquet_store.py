@@ -7,8 +7,6 @@ for one period hands the date filter to Parquet, which skips row groups outside 
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -27,6 +25,7 @@ from include.data.store_common import (
     dataset_not_found,
 )
 from include.errors import StoreError
+from include.files import write_atomically
 from include.periods import Period
 
 # Row groups of this size let a period read skip most of a date-ordered file, and be read in
@@ -61,18 +60,10 @@ class ParquetDatasetStore:
     def write(self, name: str, frame: pd.DataFrame) -> None:
         target = self.path(name)
         table = arrow_table(name, frame)
-        self.root.mkdir(parents=True, exist_ok=True)
         # The new file is complete and on disk before it takes the old one's place.
-        handle, temporary = tempfile.mkstemp(dir=self.root, prefix=f".{name}.", suffix=".tmp")
-        try:
-            with os.fdopen(handle, "wb") as file:
-                pq.write_table(table, file, row_group_size=ROW_GROUP_ROWS)
-                file.flush()
-                os.fsync(file.fileno())
-            os.replace(temporary, target)
-        except BaseException:
-            Path(temporary).unlink(missing_ok=True)
-            raise
+        write_atomically(
+            target, lambda handle: pq.write_table(table, handle, row_group_size=ROW_GROUP_ROWS)
+        )
 
     def read(
         self,

@@ -12,10 +12,8 @@ well-formed profile.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 import zipfile
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -27,6 +25,7 @@ from include.drift.columns import check_features, count_categories, read_numeric
 from include.drift.stats.binning import bin_shares, sorted_quantiles
 from include.drift.stats.psi import decile_edges
 from include.errors import EmptyBatchError, ModelIntegrityError
+from include.files import write_atomically
 
 HISTOGRAM_BINS = 20
 HISTOGRAM_RANGE = (0.005, 0.995)
@@ -117,9 +116,9 @@ class ReferenceProfile:
             ],
         }
         arrays_path, json_path = folder / PROFILE_ARRAYS, folder / PROFILE_JSON
-        _write_atomically(arrays_path, lambda handle: _write_npz(handle, arrays))
+        write_atomically(arrays_path, lambda handle: _write_npz(handle, arrays))
         text = json.dumps(document, indent=1, ensure_ascii=False, allow_nan=False) + "\n"
-        _write_atomically(json_path, lambda handle: handle.write(text.encode()))
+        write_atomically(json_path, lambda handle: handle.write(text.encode()))
         return [json_path, arrays_path]
 
     @classmethod
@@ -299,15 +298,3 @@ def _write_npz(handle: BinaryIO, arrays: dict[str, np.ndarray]) -> None:
             info = zipfile.ZipInfo(f"{key}.npy", date_time=(1980, 1, 1, 0, 0, 0))
             with archive.open(info, "w", force_zip64=True) as member:
                 np.lib.format.write_array(member, np.ascontiguousarray(array), allow_pickle=False)
-
-
-def _write_atomically(path: Path, write: Callable[[BinaryIO], object]) -> None:
-    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(descriptor, "wb") as handle:
-            write(handle)
-        os.chmod(temporary, 0o644)  # mkstemp makes it private; the profile is read by workers
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise

@@ -11,8 +11,6 @@ Any part of the analysis may be missing: its section says "n/a" or is left out, 
 from __future__ import annotations
 
 import math
-import os
-import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -29,6 +27,7 @@ from include.drift.report_charts import (
     numeric_histogram,
     percent,
 )
+from include.files import write_atomically
 
 NA = "n/a"
 SMALLEST_PVALUE = 1e-16  # below this a p-value is rounding noise: all that is known is "tiny"
@@ -593,19 +592,5 @@ def write_drift_report(
     analysis: Mapping[str, Any], path: Path, *, title: str | None = None
 ) -> Path:
     """Render the report and write it to ``path`` whole: readers never see half a file."""
-    path = Path(path)
     document = render_drift_report(analysis, title=title)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as file:
-            file.write(document)
-            # mkstemp creates the file private to its owner; a report is for others to read.
-            os.fchmod(file.fileno(), 0o644)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-    return path
+    return write_atomically(path, lambda handle: handle.write(document.encode("utf-8")))

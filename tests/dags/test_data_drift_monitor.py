@@ -6,13 +6,12 @@ the OK branch sends nothing, an ERROR fails the run and sends the failure alert.
 
 from __future__ import annotations
 
-import json
-
 import pytest
 import sqlalchemy as sa
 from airflow.sdk import DagRunState, TaskInstanceState
 from airflow.sdk.exceptions import ParamValidationError
 
+from include.deployment.mail_sink import smtp_connection_uri
 from tests.dags.conftest import run
 from tests.support.airflow import task_states
 from tests.support.smtp import attachments, html_body, smtp_server
@@ -133,17 +132,7 @@ def test_a_refusing_smtp_server_fails_the_send_and_keeps_the_mes(
     monitor, project, monkeypatch
 ) -> None:
     with smtp_server(refuse=True) as (port, sink):
-        monkeypatch.setenv(
-            "AIRFLOW_CONN_SMTP_DEFAULT",
-            json.dumps(
-                {
-                    "conn_type": "smtp",
-                    "host": "127.0.0.1",
-                    "port": port,
-                    "extra": {"disable_ssl": True, "disable_tls": True, "timeout": 10},
-                }
-            ),
-        )
+        monkeypatch.setenv("AIRFLOW_CONN_SMTP_DEFAULT", smtp_connection_uri(port))
         dag_run = run(monitor)
 
     assert dag_run.state == DagRunState.FAILED

@@ -428,7 +428,7 @@ def test_a_failed_write_leaves_the_previous_report_and_no_temporary_file(
     def refuse(*_args):
         raise OSError("disk full")
 
-    monkeypatch.setattr("include.drift.report.os.replace", refuse)
+    monkeypatch.setattr("include.files.os.replace", refuse)
     with pytest.raises(OSError, match="disk full"):
         write_drift_report(analysis, target)
     assert target.read_text() == "previous"
