@@ -13,15 +13,14 @@ import hashlib
 import io
 import os
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import sqlalchemy as sa
-from sqlalchemy.engine import make_url
 
+from include.db import create_engine, normalise_url, transaction
 from include.errors import StoreError
 from include.mes import migrations
 from include.mes.records import (
@@ -49,18 +48,7 @@ def resolve_mes_url(url: str | None = None) -> str:
     url = url or os.environ.get("MES_DATABASE_URL")
     if not url:
         return f"sqlite:///{mes_home() / 'mes.sqlite'}"
-    parsed = make_url(url)
-    if parsed.drivername in ("postgres", "postgresql"):
-        parsed = parsed.set(drivername="postgresql+psycopg2")
-    return parsed.render_as_string(hide_password=False)
-
-
-def describe_url(url: str) -> str:
-    """A URL fit for logs and error messages: no password."""
-    parsed = make_url(url)
-    if parsed.get_backend_name() == "sqlite":
-        return f"SQLite file {parsed.database}"
-    return f"PostgreSQL {parsed.host or 'localhost'}:{parsed.port or 5432}/{parsed.database}"
+    return normalise_url(url)
 
 
 class ModelEvaluationStore:
@@ -73,21 +61,7 @@ class ModelEvaluationStore:
     @classmethod
     def open(cls, url: str | None = None, *, migrate: bool = True) -> ModelEvaluationStore:
         resolved = resolve_mes_url(url)
-        parsed = make_url(resolved)
-        description = describe_url(resolved)
-        if parsed.get_backend_name() == "sqlite":
-            if parsed.database:
-                Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-            engine = _sqlite_engine(resolved)
-        elif parsed.get_backend_name() == "postgresql":
-            engine = sa.create_engine(
-                resolved, pool_pre_ping=True, connect_args={"connect_timeout": 10}
-            )
-        else:
-            raise StoreError(
-                f"unsupported MES database {parsed.drivername!r}: use a postgresql:// URL "
-                "(the mes_db connection) or none for the embedded SQLite store"
-            )
+        engine, description = create_engine(resolved, SCHEMA, what="MES database")
         store = cls(engine, description)
         if migrate:
             store.migrate()
@@ -102,22 +76,8 @@ class ModelEvaluationStore:
     def __exit__(self, *exc_info: object) -> None:
         self.close()
 
-    @contextlib.contextmanager
-    def _transaction(self) -> Iterator[sa.Connection]:
-        try:
-            with self._engine.begin() as conn:
-                yield conn
-        except sa.exc.OperationalError as exc:
-            raise StoreError(
-                f"cannot use the model evaluation store at {self.description}: {_reason(exc)}. "
-                "Check that the database is running and that the mes_db connection "
-                "(or MES_DATABASE_URL) points at it; nothing was written"
-            ) from None
-        except sa.exc.DBAPIError as exc:
-            raise StoreError(
-                f"the model evaluation store at {self.description} refused the operation: "
-                f"{_reason(exc)}; nothing was written"
-            ) from None
+    def _transaction(self) -> contextlib.AbstractContextManager[sa.Connection]:
+        return transaction(self._engine, f"the model evaluation store at {self.description}")
 
     def migrate(self, upgrades: Sequence[migrations.Migration] = migrations.UPGRADES) -> list[int]:
         """Create or upgrade the schema; returns the versions applied (empty when up to date)."""
@@ -264,32 +224,6 @@ def evaluations_table(
         row["created_at"] = f"{e.created_at:%Y-%m-%d %H:%M:%S}"
         rows.append(row)
     return pd.DataFrame(rows)
-
-
-def _sqlite_engine(url: str) -> sa.Engine:
-    """SQLite with write transactions that lock at BEGIN, so concurrent writers queue up.
-
-    pysqlite starts transactions lazily, at the first write; two writers could then both read
-    "no previous evaluation" and collide. ``BEGIN IMMEDIATE`` takes the write lock up front.
-    """
-    engine = sa.create_engine(url, connect_args={"timeout": 60})
-
-    @sa.event.listens_for(engine, "connect")
-    def _connect(dbapi_connection, _record) -> None:
-        dbapi_connection.isolation_level = None  # let the "begin" hook below open transactions
-        dbapi_connection.execute("PRAGMA foreign_keys=ON")
-        dbapi_connection.execute("PRAGMA journal_mode=WAL")
-
-    @sa.event.listens_for(engine, "begin")
-    def _begin(connection) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
-
-    return engine.execution_options(schema_translate_map={SCHEMA: None})
-
-
-def _reason(exc: sa.exc.DBAPIError) -> str:
-    text = str(exc.orig if exc.orig is not None else exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def _filtered(query: sa.Select, store_name: str | None, model_version: str | None) -> sa.Select:

@@ -1,0 +1,92 @@
+"""Database engines for the project's stores (the MES, the deployer): PostgreSQL or SQLite.
+
+One place for what both stores need: URLs normalised to the psycopg2 driver, descriptions without
+passwords, SQLite that queues concurrent writers, and transactions whose errors say what to do.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from pathlib import Path
+
+import sqlalchemy as sa
+from sqlalchemy.engine import make_url
+
+from include.errors import StoreError
+
+
+def normalise_url(url: str) -> str:
+    """``postgres://`` and ``postgresql://`` URLs get the psycopg2 driver; others pass."""
+    parsed = make_url(url)
+    if parsed.drivername in ("postgres", "postgresql"):
+        parsed = parsed.set(drivername="postgresql+psycopg2")
+    return parsed.render_as_string(hide_password=False)
+
+
+def describe_url(url: str) -> str:
+    """A URL fit for logs and error messages: no password."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        return f"SQLite file {parsed.database}"
+    return f"PostgreSQL {parsed.host or 'localhost'}:{parsed.port or 5432}/{parsed.database}"
+
+
+def create_engine(url: str, schema: str, *, what: str) -> tuple[sa.Engine, str]:
+    """An engine for ``url`` whose tables live in ``schema`` (the main database on SQLite)."""
+    parsed = make_url(url)
+    description = describe_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database:
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        return _sqlite_engine(url, schema), description
+    if parsed.get_backend_name() == "postgresql":
+        engine = sa.create_engine(url, pool_pre_ping=True, connect_args={"connect_timeout": 10})
+        return engine, description
+    raise StoreError(
+        f"unsupported {what} {parsed.drivername!r}: use a postgresql:// URL, or none for the "
+        "embedded SQLite file"
+    )
+
+
+@contextlib.contextmanager
+def transaction(engine: sa.Engine, subject: str) -> Iterator[sa.Connection]:
+    """One transaction; database errors become a StoreError saying nothing was written."""
+    try:
+        with engine.begin() as conn:
+            yield conn
+    except sa.exc.OperationalError as exc:
+        raise StoreError(
+            f"cannot use {subject}: {_reason(exc)}. Check that the database is running and that "
+            "the connection (mes_db, MES_DATABASE_URL) points at it; nothing was written"
+        ) from None
+    except sa.exc.DBAPIError as exc:
+        raise StoreError(
+            f"{subject} refused the operation: {_reason(exc)}; nothing was written"
+        ) from None
+
+
+def _sqlite_engine(url: str, schema: str) -> sa.Engine:
+    """SQLite with write transactions that lock at BEGIN, so concurrent writers queue up.
+
+    pysqlite starts transactions lazily, at the first write; two writers could then both read
+    "no previous evaluation" and collide. ``BEGIN IMMEDIATE`` takes the write lock up front.
+    """
+    engine = sa.create_engine(url, connect_args={"timeout": 60})
+
+    @sa.event.listens_for(engine, "connect")
+    def _connect(dbapi_connection, _record) -> None:
+        dbapi_connection.isolation_level = None  # let the "begin" hook below open transactions
+        dbapi_connection.execute("PRAGMA foreign_keys=ON")
+        dbapi_connection.execute("PRAGMA journal_mode=WAL")
+
+    @sa.event.listens_for(engine, "begin")
+    def _begin(connection) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+    return engine.execution_options(schema_translate_map={schema: None})
+
+
+def _reason(exc: sa.exc.DBAPIError) -> str:
+    text = str(exc.orig if exc.orig is not None else exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
