@@ -37,3 +37,7 @@ class ModelIntegrityError(MonitoringError):
 
 class StoreError(MonitoringError):
     """The model evaluation store cannot be reached or refused an operation."""
+
+
+class BundleError(MonitoringError):
+    """A bundle cannot be made, read, verified or extracted: bad id, corrupt or tampered archive."""
