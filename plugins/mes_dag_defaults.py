@@ -103,3 +103,13 @@ def open_workspace():
     from mes_hook import mes_database_url
 
     return Workspace.open(mes_url=mes_database_url())
+
+
+def open_deployer():
+    """The deployer: its database from the ``deployer_db`` connection when there is one, else
+    ``DEPLOYER_DATABASE_URL`` or the embedded SQLite file; the bundle store from
+    ``MES_BUNDLE_STORE``."""
+    from include.bundles.deployer import Deployer
+    from mes_hook import mes_database_url
+
+    return Deployer.open(mes_database_url("deployer_db"))

@@ -107,7 +107,8 @@ def test_every_dag_has_docs_tags_owner_retries_and_a_failure_alert(airflow_db, p
         for task in dag.tasks:
             assert task.owner == "mlops", task.task_id
             assert task.on_failure_callback, task.task_id
-            if task.task_id != "run_recursive_mes":  # a waiting trigger must not re-trigger
+            # A waiting trigger must not re-trigger; a rollback fails on purpose.
+            if task.task_id not in ("run_recursive_mes", "roll_back"):
                 assert task.retries >= 1, task.task_id
 
 
