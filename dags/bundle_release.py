@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from airflow.sdk import Param, dag, task
 from airflow.sdk.exceptions import AirflowFailException
 
-from mes_dag_defaults import default_args, open_deployer
+from mes_dag_defaults import default_args, deployer_session
 
 TUTORIAL_DATASETS = ["transactions", "cardholders", "merchants"]
 
@@ -57,50 +57,36 @@ def bundle_release():
         from include.bundles.release import build_release
         from include.config import load_config
 
-        deployer = open_deployer()
-        try:
-            return str(
-                build_release(
-                    deployer,
-                    params["bundle_id"],
-                    release_notes=params["release_notes"],
-                    datasets=params["datasets"],
-                    model_name=load_config().name,
-                )
+        with deployer_session() as deployer:
+            archive = build_release(
+                deployer,
+                params["bundle_id"],
+                release_notes=params["release_notes"],
+                datasets=params["datasets"],
+                model_name=load_config().name,
             )
-        finally:
-            deployer.close()
+        return str(archive)
 
     @task
     def publish(archive: str) -> dict:
         from pathlib import Path
 
-        deployer = open_deployer()
-        try:
+        with deployer_session() as deployer:
             manifest = deployer.publish(Path(archive))
-            return {
-                "bundle_id": manifest.bundle_id,
-                "files": len(manifest.files),
-                "diff": manifest.diff.__dict__ if manifest.diff else None,
-            }
-        finally:
-            deployer.close()
+        return {
+            "bundle_id": manifest.bundle_id,
+            "files": len(manifest.files),
+            "diff": manifest.to_dict()["diff"],
+        }
 
     @task
     def update_target(published: dict, params: dict | None = None, run_id=None) -> str:
         """Activate the bundle on the target; a refused bundle fails at once (no retry)."""
-        from include.errors import BundleError
-
-        deployer = open_deployer()
-        try:
+        with deployer_session() as deployer:
             status = deployer.update(
                 params["target"], published["bundle_id"], requested_by=f"bundle_release {run_id}"
             )
-            return status.active_bundle_id
-        except BundleError as exc:
-            raise AirflowFailException(str(exc)) from exc
-        finally:
-            deployer.close()
+        return status.active_bundle_id
 
     @task
     def verify(updated: str, params: dict | None = None) -> str:
@@ -109,11 +95,8 @@ def bundle_release():
 
         from include.bundles.release import wait_until_served
 
-        deployer = open_deployer()
-        try:
+        with deployer_session() as deployer:
             active = deployer.status(params["target"]).active_bundle_id
-        finally:
-            deployer.close()
         if active != params["bundle_id"]:
             raise AirflowFailException(
                 f"{params['target']} has {active} active, not {params['bundle_id']}"
@@ -131,8 +114,7 @@ def bundle_release():
     @task(trigger_rule="one_failed", retries=0)
     def roll_back(params: dict | None = None, run_id=None) -> None:
         """Put back the bundle the target had before this run, then fail loudly with why."""
-        deployer = open_deployer()
-        try:
+        with deployer_session() as deployer:
             history = deployer.status(params["target"]).history
             ours = [h for h in history if h["requested_by"] == f"bundle_release {run_id}"]
             if not ours:
@@ -147,8 +129,6 @@ def bundle_release():
                     params["target"], previous, requested_by=f"bundle_release {run_id}"
                 )
             active = deployer.status(params["target"]).active_bundle_id
-        finally:
-            deployer.close()
         raise AirflowFailException(
             f"release of {params['bundle_id']} to {params['target']} failed: {reason}; "
             f"{params['target']} serves {active or 'no bundle'}"

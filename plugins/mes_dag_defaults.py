@@ -14,6 +14,7 @@ environment variable ``MES_ALERT_RECIPIENTS``. Retries can be tuned per deployme
 from __future__ import annotations
 
 import os
+from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
 
@@ -105,11 +106,21 @@ def open_workspace():
     return Workspace.open(mes_url=mes_database_url())
 
 
-def open_deployer():
-    """The deployer: its database from the ``deployer_db`` connection when there is one, else
-    ``DEPLOYER_DATABASE_URL`` or the embedded SQLite file; the bundle store from
-    ``MES_BUNDLE_STORE``."""
+@contextmanager
+def deployer_session():
+    """The deployer for one task: its database from the ``deployer_db`` connection when there is
+    one, else ``DEPLOYER_DATABASE_URL`` or the embedded SQLite file; the bundle store from
+    ``MES_BUNDLE_STORE``. A refused bundle fails the task at once: a retry would be refused too."""
+    from airflow.sdk.exceptions import AirflowFailException
+
     from include.bundles.deployer import Deployer
+    from include.errors import BundleError
     from mes_hook import mes_database_url
 
-    return Deployer.open(mes_database_url("deployer_db"))
+    deployer = Deployer.open(mes_database_url("deployer_db"))
+    try:
+        yield deployer
+    except BundleError as exc:
+        raise AirflowFailException(str(exc)) from exc
+    finally:
+        deployer.close()

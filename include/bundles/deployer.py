@@ -22,6 +22,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -143,6 +144,12 @@ class Deployer:
     def close(self) -> None:
         self._engine.dispose()
 
+    def __enter__(self) -> Deployer:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
     def _transaction(self) -> contextlib.AbstractContextManager[sa.Connection]:
         return transaction(self._engine, f"the deployer at {self.description}")
 
@@ -157,11 +164,13 @@ class Deployer:
         digest = sha256_file(archive)
         with self._transaction() as conn:
             known = conn.execute(
-                sa.select(bundles.c.sha256).where(bundles.c.bundle_id == manifest.bundle_id)
+                sa.select(bundles.c.manifest).where(bundles.c.bundle_id == manifest.bundle_id)
             ).scalar()
-        if known == digest:
-            return manifest
         if known is not None:
+            # Rebuilding the same tree gives a new archive (its creation time differs) with
+            # the same files: that is the same bundle; other files under the same id are not.
+            if known["files"] == json.loads(json.dumps(manifest.to_dict()["files"])):
+                return Manifest.from_dict(known)
             raise BundleError(
                 f"bundle {manifest.bundle_id} is already published with other content; bundles "
                 "are immutable: publish this one under a new id"
@@ -391,13 +400,23 @@ def _unmet_requirements(requirements: tuple[str, ...], python: str) -> list[str]
 
 
 def _dag_import_errors(release: Path, python: str) -> dict[str, str]:
-    """Import each DAG file of the release in a separate process, as the target would."""
+    """Import each DAG file of the release in a separate process, as the target would.
+
+    The process gets an Airflow of its own (a throwaway home, no inherited Airflow settings):
+    a task that runs this (``bundle_release``) lives in a worker whose settings forbid
+    database access, and the import must not depend on where it is checked from.
+    """
     files = sorted(str(p) for p in (release / "dags").glob("*.py"))
     if not files:
         return {}
-    env = {
-        **os.environ,
-        "PYTHONPATH": os.pathsep.join([str(release), str(release / "plugins")]),
-        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-    }
-    return _run_probe(python, _IMPORT_PROBE, files, env=env)
+    with tempfile.TemporaryDirectory(prefix="bundle-import-") as home:
+        env = {k: v for k, v in os.environ.items() if "AIRFLOW" not in k.upper()}
+        env.update(
+            {
+                "AIRFLOW_HOME": home,
+                "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+                "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home}/airflow.db",
+                "PYTHONPATH": os.pathsep.join([str(release), str(release / "plugins")]),
+            }
+        )
+        return _run_probe(python, _IMPORT_PROBE, files, env=env)

@@ -2,8 +2,10 @@
 
 Starts an Airflow deployment on the embedded defaults (SQLite metadata under ``$MES_HOME/airflow``,
 the embedded MES, a local mail sink writing to ``$MES_HOME/mail``), triggers ``build_project_mes``
-and then ``data_drift_monitor`` through the REST API, waits for both, and prints the MES, the
-check outcome, and where the warning email and the drift report are. Stops what it started.
+and then ``data_drift_monitor`` through the REST API, and prints the MES, the check outcome, and
+where the warning email and the drift report are. It ends by releasing the bundle ``v3`` with
+``bundle_release`` to the local ``prod`` deployment and printing that deployment's history.
+Stops what it started.
 """
 
 from __future__ import annotations
@@ -12,10 +14,18 @@ import sys
 
 import pandas as pd
 
+from include.bundles.deployer import Deployer
 from include.deployment.local_airflow import LocalAirflow
 from include.deployment.mail_sink import mail_sink, smtp_connection_uri
 from include.mes.store import ModelEvaluationStore, evaluations_table
 from include.paths import mes_home
+
+RELEASE = {"bundle_id": "v3", "release_notes": "adds scenario for monitoring data drift"}
+# The local prod deployment remaps the MES and the mail server to its own.
+PROD_SETTINGS = {
+    "connections": {"mes_db": "mes_db", "smtp_default": "smtp_default"},
+    "variables": {"mes_alert_recipients": "mlops@example.com"},
+}
 
 
 def main() -> int:
@@ -39,7 +49,12 @@ def main() -> int:
         try:
             with airflow.client() as client:
                 states = {}
-                for dag_id in ("build_project_mes", "recursive_mes", "data_drift_monitor"):
+                for dag_id in (
+                    "build_project_mes",
+                    "recursive_mes",
+                    "data_drift_monitor",
+                    "bundle_release",
+                ):
                     airflow.wait_for_dag(client, dag_id)
                 for dag_id in ("build_project_mes", "data_drift_monitor"):
                     run_id = airflow.trigger(client, dag_id).json()["dag_run_id"]
@@ -54,6 +69,11 @@ def main() -> int:
                     .json()
                     .get("value")
                 )
+                with Deployer.open() as deployer:
+                    deployer.configure("prod", PROD_SETTINGS)
+                run_id = airflow.trigger(client, "bundle_release", RELEASE).json()["dag_run_id"]
+                states["bundle_release"] = airflow.wait_for_run(client, "bundle_release", run_id)
+                print(f"bundle_release: run {run_id} ended {states['bundle_release']}")
         finally:
             airflow.stop()
     with (
@@ -74,6 +94,18 @@ def main() -> int:
     reports = sorted((home / "reports" / "the_MES").glob("2017Q4_*.html"))
     if reports:
         print(f"drift report of 2017Q4: {reports[-1]}")
+    with Deployer.open() as deployer:
+        status = deployer.status("prod")
+        print(
+            f"\ndeployment 'prod' ({deployer.active_path('prod')}): active bundle "
+            f"{status.active_bundle_id}; history:"
+        )
+        for update in status.history:
+            print(
+                f"  {update['requested_at']:%Y-%m-%d %H:%M:%S}  {update['from_bundle_id']} -> "
+                f"{update['to_bundle_id']}  {update['outcome']}  ({update['requested_by']}) "
+                f"{update['message']}"
+            )
     return 0 if all(state == "success" for state in states.values()) else 1
 
 

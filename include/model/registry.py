@@ -62,9 +62,13 @@ def models_root() -> Path:
 
 
 def save_model(trained: TrainedModel, root: Path | None = None) -> Path:
-    """Write a model version (replacing an identical version id); return its folder."""
+    """Write a model version (kept as it is when already saved); return its folder."""
     root = Path(root or models_root())
     target = root / trained.metadata["model_name"] / trained.metadata["version"]
+    if (target / METADATA_FILE).exists():
+        # The version id is the fitted model's content hash: the same version is already
+        # saved, and rewriting it would only change its timestamps (and bundles' checksums).
+        return target
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".saving-", dir=target.parent))
     try:

@@ -95,6 +95,10 @@ def test_publishing_an_id_twice_with_other_content_is_refused(
     archive = make_bundle("v1")
     deployer.publish(archive)
     deployer.publish(archive)  # the same content again: nothing to do
+    rebuilt = create_bundle(
+        "v1", out_dir=tmp_path / "rebuilt", source=tmp_path / "src-v1", release_notes="release v1"
+    )
+    deployer.publish(rebuilt)  # the same files in a new archive: the same bundle
     other = create_bundle(
         "v1",
         out_dir=tmp_path / "elsewhere",
