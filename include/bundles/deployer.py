@@ -111,6 +111,16 @@ class DeploymentStatus:
     history: list[dict[str, Any]]
 
 
+def default_store() -> Path:
+    """The bundle store: ``MES_BUNDLE_STORE``, else ``$MES_HOME/bundles``."""
+    return Path(os.environ.get("MES_BUNDLE_STORE") or mes_home() / "bundles")
+
+
+def deployment_folder(store: Path, name: str) -> Path:
+    """Where a deployment's releases and its ``active`` link live in the store."""
+    return Path(store) / "deployments" / name
+
+
 def settings_digest(settings: Mapping[str, Any]) -> str:
     return hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()
 
@@ -133,8 +143,7 @@ class Deployer:
             or (f"sqlite:///{mes_home() / 'deployer.sqlite'}")
         )
         engine, description = create_engine(url, SCHEMA, what="deployer database")
-        store = Path(store or os.environ.get("MES_BUNDLE_STORE") or mes_home() / "bundles")
-        deployer = cls(engine, description, store)
+        deployer = cls(engine, description, Path(store or default_store()))
         with deployer._transaction() as conn:
             if conn.dialect.name == "postgresql":
                 conn.execute(sa.text(f"CREATE SCHEMA IF NOT EXISTS {SCHEMA}"))
@@ -201,7 +210,7 @@ class Deployer:
     # -- deployments ------------------------------------------------------------------------
 
     def deployment_dir(self, name: str) -> Path:
-        return self.store / "deployments" / name
+        return deployment_folder(self.store, name)
 
     def active_path(self, name: str) -> Path:
         """The folder the deployment serves: a link switched in one rename by each update."""

@@ -10,7 +10,6 @@ deployment's history tells all of it.
 
 from __future__ import annotations
 
-import json
 import shutil
 
 import pytest
@@ -21,6 +20,7 @@ from include.bundles.release import served_bundle_version, wait_until_served
 from include.config import load_config
 from include.data.storage import open_dataset_store
 from include.deployment.local_airflow import LocalAirflow
+from include.deployment.serve import deployment
 from include.paths import REPO_ROOT
 from include.workflow import generate_tutorial_data
 from tests.dags.conftest import run
@@ -56,27 +56,12 @@ def release_setup(airflow_db, postgres_server, tmp_path, monkeypatch):
     postgres_server.drop_database(deployer_url)
 
 
-def start_prod(deployer, postgres_server, home, mes_home) -> LocalAirflow:
-    deployment = deployer.deployment_dir("prod")
-    active = deployment / "active"
-    prod = LocalAirflow.create(
-        home,
-        dags_folder=active / "dags",
+def start_prod(postgres_server, home, mes_home) -> LocalAirflow:
+    prod = deployment(
+        "prod",
+        home=home,
         metadata_db=postgres_server.create_database("airflow_prod"),
-        extra_env={
-            "MES_HOME": str(mes_home),
-            "MES_MONITOR_SCHEDULE": "none",
-            "PYTHONPATH": f"{active}:{active}/plugins:{REPO_ROOT / 'plugins'}",
-            "AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST": json.dumps(
-                [
-                    {
-                        "name": "prod",
-                        "classpath": "mes_dag_bundle.ActiveReleaseBundle",
-                        "kwargs": {"deployment_dir": str(deployment), "refresh_interval": 3},
-                    }
-                ]
-            ),
-        },
+        extra_env={"MES_HOME": str(mes_home)},
     )
     prod.start()
     return prod
@@ -93,7 +78,7 @@ def test_releases_reach_prod_a_broken_one_is_refused_and_rollback_works(
 ) -> None:
     deployer, source, mes_home = release_setup
     assert release("v1", "first release").state == DagRunState.SUCCESS
-    prod = start_prod(deployer, postgres_server, tmp_path / "prod", mes_home)
+    prod = start_prod(postgres_server, tmp_path / "prod", mes_home)
     try:
         api = (prod.url, "admin", prod.password)
         monkeypatch.setenv("MES_PROD_API_URL", prod.url)
