@@ -20,14 +20,16 @@ from datetime import UTC, datetime
 from airflow.sdk import Param, dag, task
 from airflow.sdk.exceptions import AirflowFailException
 
-from mes_dag_defaults import default_args, deployer_session
+from mes_dag_defaults import default_args, deployer_session, release_schedule
 
 TUTORIAL_DATASETS = ["transactions", "cardholders", "merchants"]
 
 
 @dag(
     dag_id="bundle_release",
-    schedule=None,
+    # Manual (the UI's form) unless MES_RELEASE_SCHEDULE sets a cron; scheduled runs take the
+    # default bundle_id "auto": the next version.
+    schedule=release_schedule(),
     start_date=datetime(2017, 1, 1, tzinfo=UTC),
     catchup=False,
     max_active_runs=1,
@@ -36,10 +38,10 @@ TUTORIAL_DATASETS = ["transactions", "cardholders", "merchants"]
     tags=["mes", "deployment"],
     params={
         "bundle_id": Param(
-            "v3",
+            "auto",
             type="string",
             pattern="^[0-9A-Za-z][0-9A-Za-z._-]{0,63}$",
-            description="Version of the bundle, e.g. v3.",
+            description="Version of the bundle, e.g. v3; auto: the next one (v4 after v3).",
         ),
         "release_notes": Param("adds scenario for monitoring data drift", type="string"),
         "datasets": Param(
@@ -89,7 +91,7 @@ def bundle_release():
         return status.active_bundle_id
 
     @task
-    def verify(updated: str, params: dict | None = None) -> str:
+    def verify(released: str, params: dict | None = None) -> str:
         """The target's record, and (when its API is known) what its Airflow has parsed."""
         import os
 
@@ -97,16 +99,14 @@ def bundle_release():
 
         with deployer_session() as deployer:
             active = deployer.status(params["target"]).active_bundle_id
-        if active != params["bundle_id"]:
-            raise AirflowFailException(
-                f"{params['target']} has {active} active, not {params['bundle_id']}"
-            )
+        if active != released:
+            raise AirflowFailException(f"{params['target']} has {active} active, not {released}")
         if os.environ.get("MES_PROD_API_URL"):
             wait_until_served(
                 os.environ["MES_PROD_API_URL"],
                 os.environ.get("MES_PROD_API_USER", "admin"),
                 os.environ.get("MES_PROD_API_PASSWORD", "admin"),
-                bundle_id=params["bundle_id"],
+                bundle_id=released,
             )
         return active
 

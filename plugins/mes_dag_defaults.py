@@ -59,6 +59,12 @@ def monitor_schedule() -> str | None:
     return None if value.lower() in ("", "none") else value
 
 
+def release_schedule() -> str | None:
+    """``bundle_release``'s schedule: ``MES_RELEASE_SCHEDULE`` (a cron), else manual only."""
+    value = os.environ.get("MES_RELEASE_SCHEDULE", "").strip()
+    return None if value.lower() in ("", "none") else value
+
+
 def alert_recipients_template() -> str:
     """The recipients, as a template rendered when an alert is sent."""
     fallback = os.environ.get("MES_ALERT_RECIPIENTS", DEFAULT_RECIPIENTS)

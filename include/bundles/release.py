@@ -25,6 +25,15 @@ def bundle_source() -> Path:
     return Path(os.environ.get("MES_BUNDLE_SOURCE") or REPO_ROOT)
 
 
+AUTO = "auto"
+
+
+def next_bundle_id(published: Sequence[str]) -> str:
+    """The version after the highest ``v<n>`` published so far (``v1`` for the first)."""
+    numbers = [int(b[1:]) for b in published if b.startswith("v") and b[1:].isdigit()]
+    return f"v{max(numbers, default=0) + 1}"
+
+
 def build_release(
     deployer: Deployer,
     bundle_id: str,
@@ -33,8 +42,13 @@ def build_release(
     datasets: Sequence[str],
     model_name: str | None = None,
 ) -> Path:
-    """Create the bundle (with the newest saved model and the named datasets) in the store."""
+    """Create the bundle (with the newest saved model and the named datasets) in the store.
+
+    ``bundle_id`` ``auto`` takes the next version (``v4`` after ``v3``): a scheduled release.
+    """
     published = deployer.published()
+    if bundle_id == AUTO:
+        bundle_id = next_bundle_id([b["bundle_id"] for b in published])
     previous = (
         read_manifest(deployer.archive_path(published[-1]["bundle_id"])) if published else None
     )
