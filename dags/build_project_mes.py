@@ -7,21 +7,16 @@ The tutorial's *Build_Project_MES* scenario: it runs the `recursive_mes` DAG for
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from airflow.providers.standard.operators.trigger_dagrun import TriggerDagRunOperator
 from airflow.sdk import dag
 
-from mes_dag_defaults import default_args, quarters_param
+from mes_dag_defaults import dag_settings, quarters_param
 
 
 @dag(
     dag_id="build_project_mes",
     schedule=None,
-    start_date=datetime(2017, 1, 1, tzinfo=UTC),
-    catchup=False,
-    max_active_runs=1,
-    default_args=default_args(),
+    **dag_settings(),
     doc_md=__doc__,
     tags=["mes", "model-monitoring"],
     params={"quarters": quarters_param()},

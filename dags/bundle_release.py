@@ -15,12 +15,10 @@ The prod Airflow's API for the verification comes from `MES_PROD_API_URL`,
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from airflow.sdk import Param, dag, task
 from airflow.sdk.exceptions import AirflowFailException
 
-from mes_dag_defaults import default_args, deployer_session, release_schedule
+from mes_dag_defaults import dag_settings, deployer_session, release_schedule
 
 TUTORIAL_DATASETS = ["transactions", "cardholders", "merchants"]
 
@@ -30,10 +28,7 @@ TUTORIAL_DATASETS = ["transactions", "cardholders", "merchants"]
     # Manual (the UI's form) unless MES_RELEASE_SCHEDULE sets a cron; scheduled runs take the
     # default bundle_id "auto": the next version.
     schedule=release_schedule(),
-    start_date=datetime(2017, 1, 1, tzinfo=UTC),
-    catchup=False,
-    max_active_runs=1,
-    default_args=default_args(),
+    **dag_settings(),
     doc_md=__doc__,
     tags=["mes", "deployment"],
     params={

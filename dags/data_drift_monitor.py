@@ -14,8 +14,6 @@ The tutorial's *Data drift monitor* scenario.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from airflow.providers.smtp.operators.smtp import EmailOperator
 from airflow.providers.standard.operators.empty import EmptyOperator
 from airflow.sdk import Param, dag, task
@@ -25,7 +23,7 @@ from mes_dag_defaults import (
     QUARTER_PATTERN,
     SENDER,
     SMTP_CONN_ID,
-    default_args,
+    dag_settings,
     monitor_schedule,
     open_workspace,
 )
@@ -42,10 +40,7 @@ DRIFT_CHECK = {
     dag_id="data_drift_monitor",
     # Quarterly by default (MES_MONITOR_SCHEDULE changes it; "none": only from the UI or API).
     schedule=monitor_schedule(),
-    start_date=datetime(2017, 1, 1, tzinfo=UTC),
-    catchup=False,
-    max_active_runs=1,
-    default_args=default_args(),
+    **dag_settings(),
     doc_md=__doc__,
     tags=["mes", "model-monitoring", "drift"],
     params={

@@ -10,20 +10,15 @@ replaces its evaluation. The `the_MES` asset is updated with the evaluation ids 
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from airflow.sdk import dag, task
 
-from mes_dag_defaults import MES_ASSET, default_args, open_workspace, quarters_param
+from mes_dag_defaults import MES_ASSET, dag_settings, open_workspace, quarters_param
 
 
 @dag(
     dag_id="recursive_mes",
     schedule=None,
-    start_date=datetime(2017, 1, 1, tzinfo=UTC),
-    catchup=False,
-    max_active_runs=1,
-    default_args=default_args(),
+    **dag_settings(),
     doc_md=__doc__,
     tags=["mes", "model-monitoring"],
     params={"quarters": quarters_param()},

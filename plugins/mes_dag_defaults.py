@@ -1,6 +1,7 @@
 """What the project's DAGs share: retries and the failure alert, the MES asset, the workspace.
 
-- ``default_args()``: owner, retries and an ``on_failure_callback`` that emails the deployment's
+- ``dag_settings()``: start date, no catch-up, one run at a time, and ``default_args()``:
+  owner, retries and an ``on_failure_callback`` that emails the deployment's
   alert recipients through the ``smtp_default`` connection (the SMTP provider's notifier).
 - ``MES_ASSET``: updated each time evaluations land in the model evaluation store.
 - ``open_workspace()``: the monitoring workspace with the MES from the ``mes_db`` connection.
@@ -15,7 +16,7 @@ from __future__ import annotations
 
 import os
 from contextlib import contextmanager
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from airflow.providers.smtp.notifications.smtp import SmtpNotifier
@@ -101,6 +102,17 @@ def default_args() -> dict[str, Any]:
         "retries": int(os.environ.get("MES_TASK_RETRIES", "2")),
         "retry_delay": timedelta(seconds=float(os.environ.get("MES_RETRY_DELAY_SECONDS", "60"))),
         "on_failure_callback": [send_failure_alert],
+    }
+
+
+def dag_settings() -> dict[str, Any]:
+    """What every DAG of the project shares: no catch-up from its 2017 start, one run at a
+    time, and the default arguments above."""
+    return {
+        "start_date": datetime(2017, 1, 1, tzinfo=UTC),
+        "catchup": False,
+        "max_active_runs": 1,
+        "default_args": default_args(),
     }
 
 

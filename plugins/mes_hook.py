@@ -48,14 +48,13 @@ def mes_database_url(conn_id: str = DEFAULT_MES_CONN_ID) -> str | None:
         conn = BaseHook.get_connection(conn_id)
     except AirflowNotFoundException:
         log.info(
-            "No Airflow connection %r: using the embedded model evaluation store "
-            "(SQLite under $MES_HOME)",
+            "No Airflow connection %r: using the embedded default (SQLite under $MES_HOME)",
             conn_id,
         )
         return None
     url = connection_url(conn)
     log.info(
-        "Model evaluation store from connection %r: PostgreSQL %s:%s/%s",
+        "Database from connection %r: PostgreSQL %s:%s/%s",
         conn_id,
         conn.host or "localhost",
         conn.port or 5432,

@@ -59,15 +59,21 @@ evaluations = sa.Table(
 )
 sa.Index("evaluations_store_period", evaluations.c.store_name, evaluations.c.period_end)
 
-feature_drift = sa.Table(
-    "feature_drift",
-    metadata,
-    sa.Column(
+
+def _evaluation_key() -> sa.Column:
+    """The key of a table that holds part of an evaluation; removed with the evaluation."""
+    return sa.Column(
         "evaluation_id",
         sa.String(36),
         sa.ForeignKey(evaluations.c.evaluation_id, ondelete="CASCADE"),
         primary_key=True,
-    ),
+    )
+
+
+feature_drift = sa.Table(
+    "feature_drift",
+    metadata,
+    _evaluation_key(),
     sa.Column("feature", sa.Text, primary_key=True),
     sa.Column("kind", sa.Text, nullable=False),
     sa.Column("ks_statistic", sa.Float),
@@ -87,12 +93,7 @@ feature_drift = sa.Table(
 column_statistics = sa.Table(
     "column_statistics",
     metadata,
-    sa.Column(
-        "evaluation_id",
-        sa.String(36),
-        sa.ForeignKey(evaluations.c.evaluation_id, ondelete="CASCADE"),
-        primary_key=True,
-    ),
+    _evaluation_key(),
     sa.Column("column_name", sa.Text, primary_key=True),
     sa.Column("kind", sa.Text, nullable=False),
     sa.Column("statistics", Json, nullable=False),
@@ -101,12 +102,7 @@ column_statistics = sa.Table(
 evaluation_samples = sa.Table(
     "evaluation_samples",
     metadata,
-    sa.Column(
-        "evaluation_id",
-        sa.String(36),
-        sa.ForeignKey(evaluations.c.evaluation_id, ondelete="CASCADE"),
-        primary_key=True,
-    ),
+    _evaluation_key(),
     sa.Column("format", sa.Text, nullable=False),
     sa.Column("row_count", sa.Integer, nullable=False),
     sa.Column("content", sa.LargeBinary, nullable=False),
