@@ -8,7 +8,9 @@ The tutorial's ``MES_Warn`` step as an Airflow task. The worst outcome of the ch
 
 Every other task directly downstream is skipped. The outcome, each check's result and the
 evaluation read are pushed to XCom (keys ``outcome``, ``results``, ``evaluation``) and logged as a
-table, so the outcome is visible in the run. The checks themselves live in ``include.checks``.
+table, so the outcome is visible in the run; the results are also recorded in the MES with the
+evaluation (``mes.check_results``), where the MES page of the Airflow UI shows them.
+The checks themselves live in ``include.checks``.
 """
 
 from __future__ import annotations
@@ -93,32 +95,38 @@ class MESCheckOperator(BaseBranchOperator):
 
         from include.mes.store import ModelEvaluationStore
 
+        ti = context["ti"]
         with ModelEvaluationStore.open(mes_database_url(self.mes_conn_id)) as store:
             evaluation = store.latest(self.store_name, model_version=self.model_version)
             where = f"store {self.store_name!r} at {store.description}"
-        if evaluation is None:
-            version = f" for model version {self.model_version}" if self.model_version else ""
-            reason = f"the store {self.store_name!r} holds no evaluation{version}"
-            results = empty_results(checks, reason)
-            subject = f"{where}: no evaluation{version}"
-            evaluation_info = None
-        else:
-            results = run_checks(checks, evaluation.metrics)
-            subject = (
-                f"evaluation {evaluation.name!r} (model version {evaluation.model_version}, "
-                f"id {evaluation.evaluation_id}) of {where}"
-            )
-            evaluation_info = {
-                "evaluation_id": evaluation.evaluation_id,
-                "name": evaluation.name,
-                "model_version": evaluation.model_version,
-            }
+            if evaluation is None:
+                version = f" for model version {self.model_version}" if self.model_version else ""
+                reason = f"the store {self.store_name!r} holds no evaluation{version}"
+                results = empty_results(checks, reason)
+                subject = f"{where}: no evaluation{version}"
+                evaluation_info = None
+            else:
+                results = run_checks(checks, evaluation.metrics)
+                # The MES keeps the outcome with the evaluation (the MES page shows it).
+                store.record_checks(
+                    evaluation.evaluation_id,
+                    results,
+                    checked_by={"dag_id": ti.dag_id, "run_id": ti.run_id, "task_id": ti.task_id},
+                )
+                subject = (
+                    f"evaluation {evaluation.name!r} (model version {evaluation.model_version}, "
+                    f"id {evaluation.evaluation_id}) of {where}"
+                )
+                evaluation_info = {
+                    "evaluation_id": evaluation.evaluation_id,
+                    "name": evaluation.name,
+                    "model_version": evaluation.model_version,
+                }
         outcome = worst_outcome(results)
 
         self.log.info("Checks on %s:\n%s", subject, format_table(results))
         log_at = {CheckOutcome.ERROR: logging.ERROR, CheckOutcome.WARNING: logging.WARNING}
         self.log.log(log_at.get(outcome, logging.INFO), "MES check outcome: %s", outcome.value)
-        ti = context["ti"]
         ti.xcom_push(key="outcome", value=outcome.value)
         ti.xcom_push(key="results", value=[result.to_dict() for result in results])
         ti.xcom_push(key="evaluation", value=evaluation_info)

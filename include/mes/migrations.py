@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 
 from include.errors import StoreError
-from include.mes.schema import SCHEMA, evaluations, metadata, schema_migrations
+from include.mes.schema import SCHEMA, check_results, evaluations, metadata, schema_migrations
 
 INITIAL_VERSION = 1
 # An arbitrary constant key for pg_advisory_xact_lock, shared by every process migrating a store.
@@ -34,8 +34,14 @@ class Migration:
     upgrade: Callable[[sa.Connection], None]
 
 
+def _add_check_results(conn: sa.Connection) -> None:
+    check_results.create(conn)
+
+
 # Schema changes after the initial version, oldest first (versions 2, 3, ...).
-UPGRADES: tuple[Migration, ...] = ()
+UPGRADES: tuple[Migration, ...] = (
+    Migration(2, "check_results: the outcome of each check on an evaluation", _add_check_results),
+)
 
 
 def latest_version(upgrades: Sequence[Migration] = UPGRADES) -> int:

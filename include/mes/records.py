@@ -68,6 +68,39 @@ class StoredEvaluation:
 
 
 @dataclass(frozen=True)
+class EvaluationSummary:
+    """One row of ``mes.evaluations`` without its bulky JSON (quality and drift): what a listing
+    of many evaluations needs."""
+
+    evaluation_id: str
+    store_name: str
+    model_name: str
+    model_version: str
+    name: str
+    period_start: datetime
+    period_end: datetime
+    created_at: datetime
+    row_count: int
+    labelled: bool
+    metrics: dict[str, float]
+    has_drift: bool
+
+
+@dataclass(frozen=True)
+class StoredCheck:
+    """The latest outcome of one check on one evaluation (a row of ``mes.check_results``)."""
+
+    evaluation_id: str
+    check_name: str
+    metric: str | None
+    outcome: str
+    value: float | None
+    message: str
+    checked_at: datetime
+    checked_by: dict[str, Any] | None
+
+
+@dataclass(frozen=True)
 class MetricPoint:
     """One value of a metric over the evaluations of a store."""
 

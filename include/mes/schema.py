@@ -8,6 +8,8 @@ default) there are no schemas: the engine maps ``mes`` to the main database inst
 - ``mes.feature_drift``: per-feature drift statistics of an evaluation.
 - ``mes.column_statistics``: per-column statistics of the evaluated batch.
 - ``mes.evaluation_samples``: a sample (at most 50,000 rows) of the evaluated batch, as Parquet.
+- ``mes.check_results``: the latest outcome of each check run on an evaluation (by the
+  ``MESCheckOperator``), with the Airflow run that ran it.
 - ``mes.schema_migrations``: which schema versions have been applied.
 """
 
@@ -108,5 +110,19 @@ evaluation_samples = sa.Table(
     sa.Column("content", sa.LargeBinary, nullable=False),
 )
 
+check_results = sa.Table(
+    "check_results",
+    metadata,
+    _evaluation_key(),
+    sa.Column("check_name", sa.Text, primary_key=True),
+    sa.Column("metric", sa.Text),
+    sa.Column("outcome", sa.Text, nullable=False),
+    sa.Column("value", sa.Float),
+    sa.Column("message", sa.Text, nullable=False),
+    sa.Column("checked_at", sa.DateTime(timezone=True), nullable=False),
+    # Where the check ran: {"dag_id", "run_id", "task_id"} for a check run by Airflow.
+    sa.Column("checked_by", Json),
+)
+
 # Children of an evaluation, in the order they are deleted before the evaluation itself.
-EVALUATION_CHILDREN = (feature_drift, column_statistics, evaluation_samples)
+EVALUATION_CHILDREN = (feature_drift, column_statistics, evaluation_samples, check_results)

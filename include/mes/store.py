@@ -13,9 +13,9 @@ import hashlib
 import io
 import os
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 import sqlalchemy as sa
@@ -25,7 +25,9 @@ from include.errors import StoreError
 from include.mes import migrations
 from include.mes.records import (
     EvaluationRecord,
+    EvaluationSummary,
     MetricPoint,
+    StoredCheck,
     StoredEvaluation,
     finite_metrics,
     json_safe,
@@ -33,6 +35,7 @@ from include.mes.records import (
 from include.mes.schema import (
     EVALUATION_CHILDREN,
     SCHEMA,
+    check_results,
     column_statistics,
     evaluation_samples,
     evaluations,
@@ -40,7 +43,23 @@ from include.mes.schema import (
 )
 from include.paths import mes_home
 
+if TYPE_CHECKING:
+    from include.checks import CheckResult
+
 _FEATURE_DRIFT_COLUMNS = {c.name for c in feature_drift.columns} - {"evaluation_id", "details"}
+_SUMMARY_COLUMNS = (
+    "evaluation_id",
+    "store_name",
+    "model_name",
+    "model_version",
+    "name",
+    "period_start",
+    "period_end",
+    "created_at",
+    "row_count",
+    "labelled",
+    "metrics",
+)
 
 
 def resolve_mes_url(url: str | None = None) -> str:
@@ -124,7 +143,96 @@ class ModelEvaluationStore:
         with self._transaction() as conn:
             return _delete(conn, [evaluation_id]) > 0
 
+    def record_checks(
+        self,
+        evaluation_id: str,
+        results: Sequence[CheckResult],
+        *,
+        checked_by: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Keep the outcome of checks run on an evaluation; a check of the same name run
+        earlier on it is replaced, other checks' results are kept."""
+        names = [result.name for result in results]
+        if len(set(names)) != len(names):
+            raise StoreError(f"check names must be unique on an evaluation, got {names}")
+        now = datetime.now(UTC)
+        rows = [
+            {
+                "evaluation_id": evaluation_id,
+                "check_name": result.name,
+                "metric": result.metric,
+                "outcome": str(result.outcome),
+                "value": json_safe(result.value),
+                "message": result.message,
+                "checked_at": now,
+                "checked_by": json_safe(dict(checked_by)) if checked_by else None,
+            }
+            for result in results
+        ]
+        with self._transaction() as conn:
+            exists = conn.execute(
+                sa.select(evaluations.c.evaluation_id).where(
+                    evaluations.c.evaluation_id == evaluation_id
+                )
+            ).first()
+            if exists is None:
+                raise StoreError(
+                    f"no evaluation {evaluation_id!r} in the store at {self.description}: "
+                    "it was replaced or removed since it was read; nothing was recorded"
+                )
+            conn.execute(
+                check_results.delete().where(
+                    check_results.c.evaluation_id == evaluation_id,
+                    check_results.c.check_name.in_(names),
+                )
+            )
+            if rows:
+                conn.execute(check_results.insert(), rows)
+
     # -- reading ---------------------------------------------------------------------------
+
+    def store_names(self) -> list[str]:
+        """The evaluation stores (``store_name``) this database holds, sorted."""
+        query = sa.select(evaluations.c.store_name).distinct().order_by(evaluations.c.store_name)
+        with self._transaction() as conn:
+            return list(conn.execute(query).scalars())
+
+    def summaries(
+        self, store_name: str | None = None, *, model_version: str | None = None
+    ) -> list[EvaluationSummary]:
+        """Evaluations in period order, without their quality and drift JSON."""
+        query = sa.select(
+            *[evaluations.c[name] for name in _SUMMARY_COLUMNS],
+            # A missing analysis is stored as JSON null, not SQL NULL.
+            (sa.func.coalesce(sa.cast(evaluations.c.drift, sa.Text), "null") != "null").label(
+                "has_drift"
+            ),
+        ).order_by(evaluations.c.period_start, evaluations.c.period_end, evaluations.c.created_at)
+        query = _filtered(query, store_name, model_version)
+        with self._transaction() as conn:
+            rows = conn.execute(query).mappings().all()
+        return [
+            EvaluationSummary(
+                **{name: row[name] for name in _SUMMARY_COLUMNS},
+                has_drift=bool(row["has_drift"]),
+            )
+            for row in (_with_utc(row, "created_at") for row in rows)
+        ]
+
+    def check_results(self, store_name: str) -> dict[str, list[StoredCheck]]:
+        """The recorded check outcomes of a store's evaluations: evaluation id -> results."""
+        query = (
+            sa.select(check_results)
+            .join(evaluations, evaluations.c.evaluation_id == check_results.c.evaluation_id)
+            .where(evaluations.c.store_name == store_name)
+            .order_by(check_results.c.checked_at, check_results.c.check_name)
+        )
+        found: dict[str, list[StoredCheck]] = {}
+        with self._transaction() as conn:
+            for row in conn.execute(query).mappings():
+                row = _with_utc(row, "checked_at")
+                found.setdefault(row["evaluation_id"], []).append(StoredCheck(**row))
+        return found
 
     def evaluations(
         self, store_name: str | None = None, *, model_version: str | None = None
@@ -314,10 +422,16 @@ def _feature_drift_row(evaluation_id: str, item: dict[str, Any]) -> dict[str, An
     return row
 
 
+def _with_utc(row: Mapping[str, Any], column: str) -> dict[str, Any]:
+    """SQLite hands back naive datetimes; they were stored in UTC."""
+    values = dict(row)
+    if values[column].tzinfo is None:
+        values[column] = values[column].replace(tzinfo=UTC)
+    return values
+
+
 def _stored(row: Any) -> StoredEvaluation:
-    created_at = row["created_at"]
-    if created_at.tzinfo is None:  # SQLite hands back naive datetimes; they were stored in UTC
-        created_at = created_at.replace(tzinfo=UTC)
+    created_at = _with_utc(row, "created_at")["created_at"]
     return StoredEvaluation(
         evaluation_id=row["evaluation_id"],
         store_name=row["store_name"],

@@ -9,8 +9,9 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
+from include.checks import CheckOutcome, CheckResult
 from include.errors import StoreError
-from include.mes.migrations import Migration
+from include.mes.migrations import UPGRADES, Migration, latest_version
 from include.mes.records import EvaluationRecord
 from include.mes.store import ModelEvaluationStore, evaluations_table
 from include.periods import Period
@@ -74,8 +75,11 @@ def count_rows(store_url: str, table: str) -> int:
     return count
 
 
+NEXT = latest_version() + 1
+
+
 def test_a_new_store_is_created_at_the_latest_schema_version(store: ModelEvaluationStore) -> None:
-    assert store.schema_version() == 1
+    assert store.schema_version() == latest_version() == 2
     assert store.migrate() == []  # reopening applies nothing
     assert store.evaluations() == []
     assert store.latest("the_MES") is None
@@ -201,7 +205,7 @@ def test_an_existing_store_is_upgraded_and_keeps_its_evaluations(
 ) -> None:
     kept = store.save(record("2017Q2"))
     add_owner = Migration(
-        2,
+        NEXT,
         "evaluations.owner",
         lambda conn: conn.execute(
             sa.text("ALTER TABLE mes.evaluations ADD COLUMN owner TEXT")
@@ -210,9 +214,9 @@ def test_an_existing_store_is_upgraded_and_keeps_its_evaluations(
         ),
     )
 
-    assert store.migrate([add_owner]) == [2]
-    assert store.migrate([add_owner]) == []
-    assert store.schema_version() == 2
+    assert store.migrate([*UPGRADES, add_owner]) == [NEXT]
+    assert store.migrate([*UPGRADES, add_owner]) == []
+    assert store.schema_version() == NEXT
     assert store.get(kept).metrics["auc"] == 0.8
 
 
@@ -230,15 +234,17 @@ def test_a_failing_upgrade_changes_nothing(store: ModelEvaluationStore) -> None:
         raise RuntimeError("upgrade failed half way")
 
     with pytest.raises(RuntimeError, match="half way"):
-        store.migrate([Migration(2, "broken", half_done)])
-    assert store.schema_version() == 1
+        store.migrate([*UPGRADES, Migration(NEXT, "broken", half_done)])
+    assert store.schema_version() == latest_version()
     assert store.get(kept).evaluation_id == kept
 
 
 def test_a_store_newer_than_the_code_is_refused(store_url: str) -> None:
     with ModelEvaluationStore.open(store_url) as store:
-        store.migrate([Migration(2, "from the future", lambda conn: None)])
-    with pytest.raises(StoreError, match="version 2 but this code knows versions up to 1"):
+        store.migrate([*UPGRADES, Migration(NEXT, "from the future", lambda conn: None)])
+    with pytest.raises(
+        StoreError, match=f"version {NEXT} but this code knows versions up to {NEXT - 1}"
+    ):
         ModelEvaluationStore.open(store_url)
 
 
@@ -254,3 +260,91 @@ def test_an_unreachable_database_gives_one_clear_error() -> None:
 def test_an_unsupported_database_is_refused() -> None:
     with pytest.raises(StoreError, match="unsupported MES database"):
         ModelEvaluationStore.open("mysql://root@localhost/mes")
+
+
+def test_a_version_1_store_gains_check_results_and_keeps_its_evaluations(store_url: str) -> None:
+    with ModelEvaluationStore.open(store_url, migrate=False) as store:
+        assert store.migrate(()) == [1]  # the store as version 1 of the code created it
+        kept = store.save(record("2017Q4"))
+    engine = sa.create_engine(store_url)
+    with engine.begin() as conn:
+        name = "mes.check_results" if engine.dialect.name == "postgresql" else "check_results"
+        conn.execute(sa.text(f"DROP TABLE {name}"))
+    engine.dispose()
+
+    with ModelEvaluationStore.open(store_url) as store:
+        assert store.schema_version() == 2
+        store.record_checks(kept, [check("data drift < 0.45", CheckOutcome.WARNING, 0.51)])
+        assert [c.outcome for c in store.check_results("the_MES")[kept]] == ["WARNING"]
+        assert store.get(kept).metrics["data_drift"] == 0.51
+
+
+def check(name: str, outcome: CheckOutcome, value: float | None) -> CheckResult:
+    return CheckResult(name, "data_drift", outcome, value, f"{name}: {outcome}")
+
+
+def test_check_results_are_kept_with_their_evaluation(store: ModelEvaluationStore) -> None:
+    q3 = store.save(record("2017Q3"))
+    q4 = store.save(record("2017Q4"))
+    store.save(record("2017Q4", store_name="other_store"))
+    run = {"dag_id": "data_drift_monitor", "run_id": "manual__1", "task_id": "mes_warn"}
+
+    store.record_checks(q3, [check("drift", CheckOutcome.OK, 0.3)], checked_by=run)
+    store.record_checks(
+        q4, [check("drift", CheckOutcome.OK, 0.3), check("auc", CheckOutcome.OK, 0.8)]
+    )
+    # A later run of one check replaces that check's outcome only.
+    store.record_checks(q4, [check("drift", CheckOutcome.WARNING, 0.51)], checked_by=run)
+
+    found = store.check_results("the_MES")
+    assert set(found) == {q3, q4}
+    assert [(c.check_name, c.outcome) for c in found[q3]] == [("drift", "OK")]
+    assert {c.check_name: c.outcome for c in found[q4]} == {"auc": "OK", "drift": "WARNING"}
+    latest = next(c for c in found[q4] if c.check_name == "drift")
+    assert latest.checked_by == run
+    assert latest.checked_at.tzinfo is not None
+    assert store.check_results("other_store") == {}
+
+
+def test_re_evaluating_a_period_drops_the_checks_of_the_replaced_evaluation(
+    store: ModelEvaluationStore, store_url: str
+) -> None:
+    old = store.save(record("2017Q4"))
+    store.record_checks(old, [check("drift", CheckOutcome.WARNING, 0.51)])
+
+    new = store.save(record("2017Q4", auc=0.7))
+
+    assert store.check_results("the_MES") == {}
+    assert count_rows(store_url, "check_results") == 0
+    with pytest.raises(StoreError, match="replaced or removed"):
+        store.record_checks(old, [check("drift", CheckOutcome.OK, 0.3)])
+    store.record_checks(new, [check("drift", CheckOutcome.OK, 0.3)])
+    assert list(store.check_results("the_MES")) == [new]
+
+
+def test_duplicate_check_names_are_refused_and_nothing_is_recorded(
+    store: ModelEvaluationStore,
+) -> None:
+    q4 = store.save(record("2017Q4"))
+    store.record_checks(q4, [check("drift", CheckOutcome.OK, 0.3)])
+
+    with pytest.raises(StoreError, match="unique"):
+        store.record_checks(
+            q4, [check("drift", CheckOutcome.WARNING, 0.5), check("drift", CheckOutcome.OK, 0.1)]
+        )
+    assert [c.outcome for c in store.check_results("the_MES")[q4]] == ["OK"]
+
+
+def test_summaries_list_the_evaluations_without_their_drift_analysis(
+    store: ModelEvaluationStore,
+) -> None:
+    store.save(record("2017Q3", drift={"data_drift": {"drift": 0.6}}))
+    store.save(record("2017Q2"))
+    store.save(record("2017Q2", store_name="b_store"))
+
+    summaries = store.summaries("the_MES")
+
+    assert [(s.name, s.has_drift) for s in summaries] == [("2017Q2", False), ("2017Q3", True)]
+    assert summaries[0].metrics == {"auc": 0.8, "accuracy": 0.9, "data_drift": 0.51}
+    assert summaries[0].created_at.tzinfo is not None
+    assert store.store_names() == ["b_store", "the_MES"]

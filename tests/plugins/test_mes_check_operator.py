@@ -114,6 +114,15 @@ def test_drift_above_the_soft_maximum_takes_the_warning_branch(mes_url, run_moni
         "name": "2017Q4",
         "model_version": "2017Q1-test",
     }
+    # The MES keeps the outcome with the evaluation it was checked on, and which run checked it.
+    with ModelEvaluationStore.open(mes_url) as store:
+        recorded = store.check_results("the_MES")
+    assert list(recorded) == [evaluation_id]
+    assert [(c.check_name, c.outcome, c.value) for c in recorded[evaluation_id]] == [
+        ("auc >= 0.6", "OK", 0.8),
+        ("data drift < 0.45", "WARNING", 0.51),
+    ]
+    assert recorded[evaluation_id][0].checked_by["dag_id"] == "test_mes_check"
 
 
 def test_drift_below_the_soft_maximum_ends_quietly(mes_url, run_monitor):
@@ -144,6 +153,9 @@ def test_drift_above_the_hard_maximum_fails_the_run(mes_url, run_monitor):
     # The results are kept even though the task failed, for the UI and the failure alert.
     assert run.outcome == "ERROR"
     assert run.result("data drift < 0.45")["outcome"] == "ERROR"
+    with ModelEvaluationStore.open(mes_url) as store:
+        [recorded] = store.check_results("the_MES").values()
+    assert {c.check_name: c.outcome for c in recorded}["data drift < 0.45"] == "ERROR"
 
 
 def test_missing_metrics_are_empty_and_end_quietly(mes_url, run_monitor):
