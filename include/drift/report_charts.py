@@ -100,12 +100,12 @@ def _scale(value: float, low: float, high: float, start: float, end: float) -> f
     return start + (value - low) / (high - low) * (end - start)
 
 
-def _text(x: float, y: float, content: str, *, anchor: str = "middle", cls: str = "") -> str:
+def svg_text(x: float, y: float, content: str, *, anchor: str = "middle", cls: str = "") -> str:
     attribute = f' class="{cls}"' if cls else ""
     return f'<text x="{x:.1f}" y="{y:.1f}" text-anchor="{anchor}"{attribute}>{esc(content)}</text>'
 
 
-def _line(x1: float, y1: float, x2: float, y2: float, colour: str, width: float = 1) -> str:
+def svg_line(x1: float, y1: float, x2: float, y2: float, colour: str, width: float = 1) -> str:
     return (
         f'<line x1="{x1:.1f}" y1="{y1:.1f}" x2="{x2:.1f}" y2="{y2:.1f}" '
         f'stroke="{colour}" stroke-width="{width}"/>'
@@ -127,8 +127,8 @@ def accuracy_gauge(value: float | None, low: float | None, high: float | None) -
         if tick > 1.0 + 1e-9:
             continue
         x = _scale(tick, start, 1.0, frame.x0, frame.x1)
-        body.append(_line(x, frame.y1 + 20, x, frame.y1 + 24, AXIS_COLOUR))
-        body.append(_text(x, frame.y0 + 18, f"{tick:.1f}", cls="tick"))
+        body.append(svg_line(x, frame.y1 + 20, x, frame.y1 + 24, AXIS_COLOUR))
+        body.append(svg_text(x, frame.y0 + 18, f"{tick:.1f}", cls="tick"))
     if low is not None and high is not None:
         x_low = _scale(max(low, start), start, 1.0, frame.x0, frame.x1)
         x_high = _scale(min(high, 1.0), start, 1.0, frame.x0, frame.x1)
@@ -187,19 +187,21 @@ def importance_scatter(points: Sequence[Point]) -> tuple[str, list[str]]:
         f'<rect x="{(frame.x0 + frame.x1) / 2:.1f}" y="{frame.y1}" '
         f'width="{(frame.x1 - frame.x0) / 2:.1f}" height="{(frame.y0 - frame.y1) / 2:.1f}" '
         f'fill="{RISK_COLOUR}" opacity="0.06"/>',
-        _text(frame.x1 - 6, frame.y1 + 14, "drifts and matters", anchor="end", cls="quadrant"),
+        svg_text(frame.x1 - 6, frame.y1 + 14, "drifts and matters", anchor="end", cls="quadrant"),
     ]
     for tick in x_ticks:
         x = _scale(tick, 0, x_max, frame.x0, frame.x1)
-        body.append(_line(x, frame.y1, x, frame.y0, GRID_COLOUR))
-        body.append(_text(x, frame.y0 + 16, short_number(tick), cls="tick"))
+        body.append(svg_line(x, frame.y1, x, frame.y0, GRID_COLOUR))
+        body.append(svg_text(x, frame.y0 + 16, short_number(tick), cls="tick"))
     for tick in y_ticks:
         y = _scale(tick, 0, y_max, frame.y0, frame.y1)
-        body.append(_line(frame.x0, y, frame.x1, y, GRID_COLOUR))
-        body.append(_text(frame.x0 - 6, y + 4, short_number(tick), anchor="end", cls="tick"))
-    body.append(_line(frame.x0, frame.y0, frame.x1, frame.y0, AXIS_COLOUR))
-    body.append(_line(frame.x0, frame.y0, frame.x0, frame.y1, AXIS_COLOUR))
-    body.append(_text((frame.x0 + frame.x1) / 2, frame.height - 12, "model importance", cls="axis"))
+        body.append(svg_line(frame.x0, y, frame.x1, y, GRID_COLOUR))
+        body.append(svg_text(frame.x0 - 6, y + 4, short_number(tick), anchor="end", cls="tick"))
+    body.append(svg_line(frame.x0, frame.y0, frame.x1, frame.y0, AXIS_COLOUR))
+    body.append(svg_line(frame.x0, frame.y0, frame.x0, frame.y1, AXIS_COLOUR))
+    body.append(
+        svg_text((frame.x0 + frame.x1) / 2, frame.height - 12, "model importance", cls="axis")
+    )
     centre = (frame.y0 + frame.y1) / 2
     body.append(
         f'<text x="16" y="{centre:.1f}" text-anchor="middle" class="axis" '
@@ -232,7 +234,7 @@ def importance_scatter(points: Sequence[Point]) -> tuple[str, list[str]]:
             if inside and box[3] <= frame.y0 and not _overlaps(box, placed):
                 placed.append(box)
                 cls = "label risky" if point.risky else "label"
-                labels.append(_text(x + dx, y + dy, text, anchor=anchor, cls=cls))
+                labels.append(svg_text(x + dx, y + dy, text, anchor=anchor, cls=cls))
                 break
         else:
             unlabelled.append(point.name)
@@ -256,10 +258,10 @@ def _legend(frame: Frame) -> list[str]:
     x = frame.x1 - 150
     return [
         f'<rect x="{x}" y="4" width="10" height="10" fill="{REFERENCE_COLOUR}" opacity="0.55"/>',
-        _text(x + 14, 13, "reference", anchor="start", cls="legend"),
+        svg_text(x + 14, 13, "reference", anchor="start", cls="legend"),
         f'<rect x="{x + 80}" y="4" width="10" height="10" fill="none" '
         f'stroke="{CURRENT_COLOUR}" stroke-width="2.5"/>',
-        _text(x + 94, 13, "current", anchor="start", cls="legend"),
+        svg_text(x + 94, 13, "current", anchor="start", cls="legend"),
     ]
 
 
@@ -270,9 +272,9 @@ def _share_axis(frame: Frame, top: float) -> tuple[list[str], float]:
     body = []
     for tick in ticks:
         y = _scale(tick, 0, top, frame.y0, frame.y1 + 4)
-        body.append(_line(frame.x0, y, frame.x1, y, GRID_COLOUR))
+        body.append(svg_line(frame.x0, y, frame.x1, y, GRID_COLOUR))
         body.append(
-            _text(frame.x0 - 4, y + 3, f"{round(100 * tick, 6):g} %", anchor="end", cls="tick")
+            svg_text(frame.x0 - 4, y + 3, f"{round(100 * tick, 6):g} %", anchor="end", cls="tick")
         )
     return body, top
 
@@ -369,25 +371,25 @@ def numeric_histogram(
         (left + 1, right - 1) if right - left > 3 else (left, right) for left, right in slots
     ]
     body += _bars(slots, current_slots, heights, tooltips, frame, top)
-    body.append(_line(frame.x0, frame.y0, frame.x1, frame.y0, AXIS_COLOUR))
+    body.append(svg_line(frame.x0, frame.y0, frame.x1, frame.y0, AXIS_COLOUR))
 
     tick_y = frame.y0 + 14
     if to_scale:
         for tick in nice_ticks(finite[0], finite[-1], 4):
             if finite[0] <= tick <= finite[-1]:
                 x = _scale(tick, finite[0], finite[-1], inner_left, inner_right)
-                body.append(_line(x, frame.y0, x, frame.y0 + 4, AXIS_COLOUR))
-                body.append(_text(x, tick_y, short_number(tick), cls="tick"))
+                body.append(svg_line(x, frame.y0, x, frame.y0 + 4, AXIS_COLOUR))
+                body.append(svg_text(x, tick_y, short_number(tick), cls="tick"))
         if open_low:
-            body.append(_text(frame.x0 + end_bar / 2, tick_y, "<", cls="tick"))
+            body.append(svg_text(frame.x0 + end_bar / 2, tick_y, "<", cls="tick"))
         if open_high:
-            body.append(_text(frame.x1 - end_bar / 2, tick_y, ">", cls="tick"))
+            body.append(svg_text(frame.x1 - end_bar / 2, tick_y, ">", cls="tick"))
     else:
         for index in sorted({0, len(slots) // 2, len(slots) - 1}):
             left, right = slots[index]
-            body.append(_text((left + right) / 2, tick_y, labels[index], cls="tick"))
+            body.append(svg_text((left + right) / 2, tick_y, labels[index], cls="tick"))
     caption = "share per bin" if equal else "share per bin of average width (area = share)"
-    body.append(_text((frame.x0 + frame.x1) / 2, frame.height - 6, caption, cls="caption"))
+    body.append(svg_text((frame.x0 + frame.x1) / 2, frame.height - 6, caption, cls="caption"))
     return frame.svg(body, "histogram of reference and current values")
 
 
@@ -424,6 +426,6 @@ def categorical_histogram(
                 f'transform="rotate(-50 {centre + 3:.1f} {y:.1f})">{esc(label)}</text>'
             )
         else:
-            body.append(_text(centre, frame.y0 + 14, label, cls="tick"))
-    body.append(_line(frame.x0, frame.y0, frame.x1, frame.y0, AXIS_COLOUR))
+            body.append(svg_text(centre, frame.y0 + 14, label, cls="tick"))
+    body.append(svg_line(frame.x0, frame.y0, frame.x1, frame.y0, AXIS_COLOUR))
     return frame.svg(body, "share of each category, reference and current")

@@ -1,0 +1,134 @@
+"""Inline SVG charts of a metric over a store's evaluations, drawn with no plotting library.
+
+Like the drift report's charts: nothing to fetch, data text escaped, and every dot carries a
+``<title>`` so hovering shows the evaluation, the model version and the exact value.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from itertools import pairwise
+
+from include.drift.report_charts import (
+    AXIS_COLOUR,
+    CURRENT_COLOUR,
+    GRID_COLOUR,
+    REFERENCE_COLOUR,
+    Frame,
+    esc,
+    nice_ticks,
+    short_number,
+    svg_line,
+    svg_text,
+    truncate,
+)
+
+FRAME = Frame(width=360, height=190, left=46, right=14, top=14, bottom=38)
+# One colour per model version, in order of first appearance (Okabe-Ito, then repeated).
+VERSION_COLOURS = (REFERENCE_COLOUR, CURRENT_COLOUR, "#009E73", "#CC79A7", "#56B4E9", "#D55E00")
+
+
+@dataclass(frozen=True)
+class MetricValue:
+    """One dot: the value of a metric on one evaluation, with its interval when it has one."""
+
+    evaluation: str
+    model_version: str
+    value: float
+    low: float | None = None
+    high: float | None = None
+
+
+def metric_chart(metric: str, values: Sequence[MetricValue]) -> str:
+    """A line of the metric over the evaluations (in the order given), one colour per version.
+
+    An interval (``low``/``high``) is drawn as a vertical bar through the dot.
+    """
+    if not values:
+        return ""
+    frame = FRAME
+    numbers = [v.value for v in values]
+    numbers += [b for v in values for b in (v.low, v.high) if b is not None]
+    ticks = nice_ticks(min(numbers), max(numbers), 4)
+    low, high = min(ticks[0], min(numbers)), max(ticks[-1], max(numbers))
+    if low == high:
+        low, high = low - 1, high + 1
+
+    def x(index: int) -> float:
+        if len(values) == 1:
+            return (frame.x0 + frame.x1) / 2
+        return frame.x0 + 12 + index * (frame.x1 - frame.x0 - 24) / (len(values) - 1)
+
+    def y(value: float) -> float:
+        return frame.y0 - (value - low) / (high - low) * (frame.y0 - frame.y1)
+
+    step = ticks[1] - ticks[0] if len(ticks) > 1 else 1.0
+    body: list[str] = []
+    for tick in ticks:
+        if low <= tick <= high:
+            body.append(svg_line(frame.x0, y(tick), frame.x1, y(tick), GRID_COLOUR))
+            body.append(
+                svg_text(
+                    frame.x0 - 5, y(tick) + 3, tick_label(tick, step), anchor="end", cls="tick"
+                )
+            )
+    body.append(svg_line(frame.x0, frame.y0, frame.x1, frame.y0, AXIS_COLOUR))
+
+    colours = _version_colours(values)
+    for index, (left, right) in enumerate(pairwise(values)):
+        if left.model_version == right.model_version:
+            body.append(
+                svg_line(
+                    x(index),
+                    y(left.value),
+                    x(index + 1),
+                    y(right.value),
+                    colours[left.model_version],
+                    2,
+                )
+            )
+    for index, value in enumerate(values):
+        colour = colours[value.model_version]
+        if value.low is not None and value.high is not None:
+            body.append(svg_line(x(index), y(value.low), x(index), y(value.high), colour, 1.5))
+        interval = (
+            f" [{short_number(value.low)}, {short_number(value.high)}]"
+            if value.low is not None and value.high is not None
+            else ""
+        )
+        body.append(
+            f'<circle cx="{x(index):.1f}" cy="{y(value.value):.1f}" r="4" fill="{colour}">'
+            f"<title>{esc(value.evaluation)} (model {esc(value.model_version)}): "
+            f"{esc(metric)} = {value.value:.6g}{esc(interval)}</title></circle>"
+        )
+        body.append(svg_text(x(index), frame.y0 + 14, truncate(value.evaluation, 12), cls="tick"))
+    return frame.svg(body, f"{metric} over the evaluations")
+
+
+def tick_label(tick: float, step: float) -> str:
+    """A tick as few digits as tell it from its neighbours (0.9985, 0.999, 0.9995, not 1, 1, 1)."""
+    if abs(tick) >= 10_000 or 0 < abs(tick) < 0.001:
+        return short_number(tick)
+    decimals = max(0, math.ceil(-math.log10(step) - 1e-9))
+    while decimals < 12 and abs(round(step, decimals) - step) > step * 1e-6:
+        decimals += 1
+    return f"{tick:.{decimals}f}"
+
+
+def _version_colours(values: Sequence[MetricValue]) -> dict[str, str]:
+    colours: dict[str, str] = {}
+    for value in values:
+        if value.model_version not in colours:
+            colours[value.model_version] = VERSION_COLOURS[len(colours) % len(VERSION_COLOURS)]
+    return colours
+
+
+def version_legend(versions: Sequence[str]) -> str:
+    """The colour of each model version, as HTML to put beside the charts."""
+    colours = _version_colours([MetricValue("", v, 0.0) for v in versions])
+    return "".join(
+        f'<span class="dot" style="background:{colour}"></span>model {esc(version)}'
+        for version, colour in colours.items()
+    )

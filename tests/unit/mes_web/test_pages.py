@@ -1,0 +1,82 @@
+"""The model status and the metric charts of the MES pages."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+
+from include.mes.records import EvaluationSummary, StoredCheck
+from include.mes_web.charts import MetricValue, metric_chart, tick_label
+from include.mes_web.pages import NOT_CHECKED, model_status
+
+
+def summary(name: str) -> EvaluationSummary:
+    return EvaluationSummary(
+        evaluation_id=name,
+        store_name="the_MES",
+        model_name="fraud",
+        model_version="v1",
+        name=name,
+        period_start=datetime(2017, 4, 1),
+        period_end=datetime(2017, 7, 1),
+        created_at=datetime.now(UTC),
+        row_count=10,
+        labelled=True,
+        metrics={"auc": 0.8},
+        has_drift=False,
+    )
+
+
+def check(evaluation: str, name: str, outcome: str) -> StoredCheck:
+    return StoredCheck(evaluation, name, "data_drift", outcome, 0.5, "", datetime.now(UTC), None)
+
+
+def test_the_status_is_the_worst_check_of_the_latest_checked_evaluation() -> None:
+    evaluations = [summary("2017Q2"), summary("2017Q3"), summary("2017Q4")]
+    checks = {
+        "2017Q2": [check("2017Q2", "drift", "ERROR")],
+        "2017Q3": [check("2017Q3", "drift", "WARNING"), check("2017Q3", "auc", "OK")],
+    }
+
+    status = model_status(evaluations, checks)
+
+    # Q4 is not checked yet; Q3 is the latest checked, and an old ERROR on Q2 no longer counts.
+    assert status.outcome == "WARNING"
+    assert status.evaluation.name == "2017Q3"
+    assert status.explanation == "latest checked evaluation 2017Q3: drift"
+
+
+def test_all_ok_and_never_checked() -> None:
+    evaluations = [summary("2017Q2")]
+    ok = model_status(evaluations, {"2017Q2": [check("2017Q2", "drift", "OK")]})
+    assert ok.outcome == "OK"
+    assert ok.explanation == "latest checked evaluation 2017Q2: 1 check(s), none above OK"
+    never = model_status(evaluations, {})
+    assert never.outcome == NOT_CHECKED
+    assert "no check has been run" in never.explanation
+
+
+def test_tick_labels_tell_close_values_apart() -> None:
+    assert [tick_label(t, 0.0005) for t in (0.9985, 0.999, 0.9995)] == [
+        "0.9985",
+        "0.9990",
+        "0.9995",
+    ]
+    assert tick_label(0.8, 0.025) == "0.800"
+    assert tick_label(10, 2) == "10"
+
+
+def test_a_chart_has_a_dot_per_evaluation_and_a_bar_per_interval() -> None:
+    values = [
+        MetricValue("2017Q2", "v1", 0.55, 0.50, 0.60),
+        MetricValue("2017Q3", "v1", 0.61, 0.55, 0.66),
+        MetricValue("2017Q4", "v2", 0.71),
+    ]
+    svg = metric_chart("data_drift", values)
+
+    assert svg.count("<circle") == 3
+    assert "2017Q2 (model v1): data_drift = 0.55 [0.5, 0.6]" in svg
+    # One line joins Q2 and Q3 (same version); none joins a different model version.
+    assert len(re.findall(r'stroke-width="2"', svg)) == 1
+    assert metric_chart("auc", []) == ""
+    assert metric_chart("auc", [MetricValue("2017Q2", "v1", 0.8)]).count("<circle") == 1
