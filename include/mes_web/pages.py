@@ -160,7 +160,7 @@ def _evaluations_table(
 ) -> str:
     metrics = [m for m in TABLE_METRICS if any(m[0] in s.metrics for s in summaries)]
     head = (
-        "<tr><th>Evaluation</th><th>Period</th><th>Model version</th><th class='num'>Rows</th>"
+        "<tr><th>Evaluation</th><th>Model version</th><th class='num'>Rows</th>"
         + "".join(f"<th class='num'>{esc(title)}</th>" for _, title, _ in metrics)
         + "<th class='num'>Data drift [95 % interval]</th><th>Checks</th><th>Drift report</th></tr>"
     )
@@ -174,9 +174,9 @@ def _evaluations_table(
             else "<span class='muted'>no drift analysis</span>"
         )
         rows.append(
-            f"<tr data-evaluation='{esc(s.name)}'><td title='evaluated "
-            f"{s.created_at:%Y-%m-%d %H:%M} UTC'><strong>{esc(s.name)}</strong></td>"
-            f"<td>{s.period_start:%Y-%m-%d} – {s.period_end:%Y-%m-%d}</td>"
+            f"<tr data-evaluation='{esc(s.name)}'><td title='period {s.period_start:%Y-%m-%d} "
+            f"to {s.period_end:%Y-%m-%d}, evaluated {s.created_at:%Y-%m-%d %H:%M} UTC'>"
+            f"<strong>{esc(s.name)}</strong></td>"
             f"<td>{esc(s.model_version)}</td><td class='num'>{s.row_count:,}</td>"
             + "".join(f"<td class='num'>{_number(s.metrics.get(m))}</td>" for m, _, _ in metrics)
             + f"<td class='num'>{_drift_cell(s.metrics)}</td>"
