@@ -13,11 +13,11 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
-from playwright.sync_api import Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 from sqlalchemy.engine import make_url
 
 from include.deployment.local_airflow import LocalAirflow
-from tests.support.browser import chromium_executable, output_folder
+from tests.support.browser import chromium_page, log_in, output_folder
 from tests.support.tutorial_mes import build_tutorial_mes
 
 pytestmark = pytest.mark.integration
@@ -46,15 +46,8 @@ def api_server(tmp_path_factory, postgres_server) -> Iterator[tuple[LocalAirflow
 
 @pytest.fixture
 def page() -> Iterator[Page]:
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=chromium_executable(), args=["--no-sandbox", "--disable-gpu"]
-        )
-        try:
-            context = browser.new_context(viewport={"width": 1440, "height": 1000})
-            yield context.new_page()
-        finally:
-            browser.close()
+    with chromium_page() as opened:
+        yield opened
 
 
 def test_a_logged_in_user_sees_the_mes_in_the_airflow_ui(api_server, page: Page) -> None:
@@ -63,11 +56,7 @@ def test_a_logged_in_user_sees_the_mes_in_the_airflow_ui(api_server, page: Page)
     requests: list[str] = []
     page.on("request", lambda request: requests.append(request.url))
 
-    # Airflow's own login page, as a user meets it.
-    page.goto(airflow.url)
-    page.get_by_label("Username").fill("admin")
-    page.get_by_label("Password").fill(airflow.password)
-    page.get_by_role("button", name="Sign in").click()
+    log_in(page, airflow.url, airflow.password)
 
     # Browse -> Model evaluations, the plugin's entry in the navigation.
     page.get_by_role("button", name="Browse").click()

@@ -11,9 +11,12 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import Page, sync_playwright
 
 from include.paths import REPO_ROOT
 
@@ -25,6 +28,27 @@ def output_folder(name: str) -> Path:
     folder = Path(os.environ.get("MES_TEST_OUTPUT") or REPO_ROOT / "test-output") / name
     folder.mkdir(parents=True, exist_ok=True)
     return folder
+
+
+@contextmanager
+def chromium_page(width: int = 1440, height: int = 1000) -> Iterator[Page]:
+    """A page of a fresh headless Chromium, closed afterwards."""
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=chromium_executable(), args=["--no-sandbox", "--disable-gpu"]
+        )
+        try:
+            yield browser.new_context(viewport={"width": width, "height": height}).new_page()
+        finally:
+            browser.close()
+
+
+def log_in(page: Page, url: str, password: str, username: str = "admin") -> None:
+    """Through Airflow's own login page, as a user does."""
+    page.goto(url)
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
 
 
 def chromium_executable() -> str:
