@@ -17,6 +17,7 @@ provider's bundle does the same); Airflow offers it from no other module.
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 from airflow.dag_processing.bundles.base import BaseDagBundle
@@ -32,7 +33,7 @@ class ActiveReleaseBundle(BaseDagBundle):
         self.deployment_dir = Path(deployment_dir)
 
     def _release(self) -> Path:
-        if self.version is None:
+        if not self.version:
             return (self.deployment_dir / "active").resolve()
         releases = sorted((self.deployment_dir / "releases").glob(f"*-{self.version}"))
         if not releases:
@@ -45,11 +46,28 @@ class ActiveReleaseBundle(BaseDagBundle):
     def path(self) -> Path:
         return self._release() / "dags"
 
-    def get_current_version(self) -> str | None:
+    def get_current_version(self) -> str:
+        """The active bundle's id; ``""`` while none is active. Not None: Airflow's dag-processor
+        reads None as "version unknown" and would never notice the first bundle arrive."""
         manifest = self._release() / "manifest.json"
         if not manifest.exists():
-            return None
+            return ""
         return json.loads(manifest.read_text())["bundle_id"]
+
+    def initialize(self) -> None:
+        """Put the release's own code (``include/``, ``plugins/``) first on ``sys.path``.
+
+        A task imports the code of the bundle its run recorded, and a process started before the
+        first bundle was active (when ``PYTHONPATH``'s ``active`` did not exist yet) still finds
+        it. Called by the dag-processor and by every task before the bundle is used.
+        """
+        release = self._release()
+        for folder in (release / "plugins", release):
+            entry = str(folder)
+            if entry in sys.path:
+                sys.path.remove(entry)
+            sys.path.insert(0, entry)
+        super().initialize()
 
     def refresh(self) -> None:
         """Nothing to fetch: the deployer switches the ``active`` link itself."""

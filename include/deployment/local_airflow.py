@@ -97,6 +97,7 @@ class LocalAirflow:
         done = subprocess.run(
             [sys.executable, "-m", "airflow", *args],
             env=self.env,
+            cwd=self.home,
             capture_output=True,
             text=True,
             timeout=timeout,
@@ -118,6 +119,9 @@ class LocalAirflow:
                     subprocess.Popen(
                         [sys.executable, "-m", "airflow", component],
                         env=self.env,
+                        # Not the caller's folder: `python -m` puts the working directory first
+                        # on sys.path, and prod must import the bundle's code, not a checkout's.
+                        cwd=self.home,
                         stdout=log,
                         stderr=subprocess.STDOUT,
                         start_new_session=True,

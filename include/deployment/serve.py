@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import signal
 import threading
 from pathlib import Path
@@ -48,7 +49,12 @@ def deployment(
         env.update(
             {
                 "MES_HOME": str(base / "mes"),
-                "PYTHONPATH": f"{active}:{active / 'plugins'}:{REPO_ROOT / 'plugins'}",
+                # The active bundle's code first; the checkout's only as the fallback of a
+                # process started before any bundle was active (the bundle class puts each
+                # task's release first on sys.path).
+                "PYTHONPATH": os.pathsep.join(
+                    map(str, [active, active / "plugins", REPO_ROOT / "plugins", REPO_ROOT])
+                ),
                 "AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST": json.dumps(
                     [
                         {

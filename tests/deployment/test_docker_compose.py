@@ -605,7 +605,9 @@ def test_prod_serves_only_the_deployers_active_bundle(environments) -> None:
             f"{name}: the bundle reads {config[0]['kwargs']['deployment_dir']}; the deployer "
             f"switches the active link in {folder}"
         )
-        expected = f"{folder}/active:{folder}/active/plugins:{env['AIRFLOW__CORE__PLUGINS_FOLDER']}"
+        plugins = env["AIRFLOW__CORE__PLUGINS_FOLDER"]
+        # The bundle's code first; the image's code only as the fallback of serve.py.
+        expected = f"{folder}/active:{folder}/active/plugins:{plugins}:{Path(plugins).parent}"
         assert env["PYTHONPATH"] == expected, f"{name}: PYTHONPATH is not serve.py's {expected}"
     module, _, cls = BUNDLE_CLASS.rpartition(".")
     bundle_class = getattr(importlib.import_module(module), cls)

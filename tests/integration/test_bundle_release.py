@@ -3,9 +3,9 @@
 Prod: api-server, scheduler and dag-processor on PostgreSQL, DAGs from the deployer's active
 bundle (``mes_dag_bundle.ActiveReleaseBundle``, which reports the bundle id as the version).
 Dev: ``bundle_release`` run with ``dag.test()``, the deployer in PostgreSQL.
-v1 is served and a run of recursive_mes there records v1; v2 (a visible change) is served; a v3
-whose DAG does not import is refused and prod still serves v2; rolling back to v1 works; the
-deployment's history tells all of it.
+Prod starts with no bundle; v1 is then served and a run of recursive_mes there records v1; v2 (a
+visible change) is served; a v3 whose DAG does not import is refused and prod still serves v2;
+rolling back to v1 works; the deployment's history tells all of it.
 """
 
 from __future__ import annotations
@@ -77,11 +77,14 @@ def test_releases_reach_prod_a_broken_one_is_refused_and_rollback_works(
     release_setup, postgres_server, tmp_path, monkeypatch
 ) -> None:
     deployer, source, mes_home = release_setup
-    assert release("v1", "first release").state == DagRunState.SUCCESS
+    # Prod starts empty, as a new deployment does, and picks up its first bundle while running.
     prod = start_prod(postgres_server, tmp_path / "prod", mes_home)
     try:
         api = (prod.url, "admin", prod.password)
         monkeypatch.setenv("MES_PROD_API_URL", prod.url)
+        with prod.client() as client:
+            assert client.get("/dags").json()["total_entries"] == 0
+        assert release("v1", "first release").state == DagRunState.SUCCESS
         wait_until_served(*api, bundle_id="v1")
         with prod.client() as client:
             answer = prod.trigger(client, "recursive_mes", {"quarters": ["2017Q2"]})
