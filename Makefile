@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: setup demo test lint format bench clean
+.PHONY: setup demo test lint format bench clean up down
 
 setup: $(VENV)/.installed
 
@@ -22,6 +22,12 @@ $(VENV)/.installed: requirements.txt
 demo: setup
 	$(BIN)/python -m include.cli demo
 	$(BIN)/python -m include.deployment.demo
+
+up: setup
+	$(BIN)/python -m include.deployment.stack up
+
+down: setup
+	$(BIN)/python -m include.deployment.stack down
 
 test: setup
 	$(BIN)/ruff check .

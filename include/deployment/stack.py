@@ -1,0 +1,635 @@
+"""A local stack without Docker: ``python -m include.deployment.stack up|down|status``.
+
+``up`` starts the two deployments of ``serve.py`` (dev serves the repository's ``dags/``, prod only
+the deployer's active bundle; each an api-server, a scheduler and a dag-processor) and the local
+mail sink, all as detached processes (sessions of their own, output in log files), records them in
+``$MES_HOME/stack/stack.json`` and returns. Both deployments send mail to the sink; dev's
+``bundle_release`` publishes to the deployer prod is updated from, and verifies through prod's API.
+``down`` stops exactly the processes of that state file; ``status`` says which are alive.
+
+Databases: when a PostgreSQL answers (``MES_STACK_DATABASE_URL``, by default the local server as
+user ``postgres``), one database each for dev's and prod's metadata and MES and for the deployer,
+named ``<MES_STACK_DATABASE_PREFIX>_...`` (default ``mes_stack``), created when missing; otherwise
+(or with ``MES_STACK_DATABASE_URL=none``) the embedded SQLite defaults under ``$MES_HOME``.
+Ports: ``MES_DEV_PORT`` (8080), ``MES_PROD_PORT`` (8081), ``MES_SMTP_PORT`` (8025).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import fcntl
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import psutil
+import psycopg2
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+from include.bundles.deployer import Deployer, default_store
+from include.db import describe_url
+from include.deployment.local_airflow import ADMIN_USER, LocalAirflow, free_port
+from include.deployment.mail_sink import smtp_connection_uri
+from include.deployment.serve import deployment
+from include.errors import BundleError, MonitoringError
+from include.paths import REPO_ROOT, mes_home
+
+DEFAULT_SERVER = "postgresql://postgres@127.0.0.1:5432/postgres"
+# (what listens, its environment variable, its default port)
+PORTS = (
+    ("dev", "MES_DEV_PORT", 8080),
+    ("prod", "MES_PROD_PORT", 8081),
+    ("smtp", "MES_SMTP_PORT", 8025),
+)
+DATABASE_ROLES = ("dev_airflow", "prod_airflow", "dev_mes", "prod_mes", "deployer")
+# Every process of a stack, and whatever it forks, inherits this variable.
+MARKER = "MES_STACK_ID"
+STOP_TIMEOUT = 30.0
+# As demo.py: the local prod deployment remaps the MES and the mail server to its own.
+PROD_SETTINGS = {
+    "connections": {"mes_db": "mes_db", "smtp_default": "smtp_default"},
+    "variables": {"mes_alert_recipients": "mlops@example.com"},
+}
+
+
+class StackError(MonitoringError):
+    """The local stack cannot be started, read or stopped; the message says what to do."""
+
+
+# -- where things are -------------------------------------------------------------------------
+
+
+def stack_folder() -> Path:
+    return mes_home() / "stack"
+
+
+def state_file() -> Path:
+    return stack_folder() / "stack.json"
+
+
+@contextlib.contextmanager
+def _exclusive() -> Iterator[None]:
+    """One ``up`` or ``down`` at a time for a given ``$MES_HOME``."""
+    stack_folder().mkdir(parents=True, exist_ok=True)
+    with (stack_folder() / ".lock").open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        yield
+
+
+# -- what was started -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StackProcess:
+    """One process ``up`` started: the leader of a process group of its own."""
+
+    name: str
+    pid: int
+    pgid: int
+    create_time: float  # with the pid, tells the process apart from a later one reusing its pid
+    command: list[str]
+    log: str
+
+    @classmethod
+    def of(cls, name: str, process: subprocess.Popen, log: Path) -> StackProcess:
+        return cls(
+            name=name,
+            pid=process.pid,
+            pgid=os.getpgid(process.pid),
+            create_time=psutil.Process(process.pid).create_time(),
+            command=[str(arg) for arg in process.args],
+            log=str(log),
+        )
+
+    def running(self) -> psutil.Process | None:
+        """The process, if it is still the one ``up`` started and has not exited."""
+        try:
+            process = psutil.Process(self.pid)
+            if abs(process.create_time() - self.create_time) > 0.01:
+                return None  # the pid now belongs to another process
+            if process.status() == psutil.STATUS_ZOMBIE:
+                return None
+            return process
+        except psutil.Error:
+            return None
+
+
+@dataclass(frozen=True)
+class StackState:
+    stack_id: str
+    started_at: str
+    mes_home: str
+    urls: dict[str, str]
+    ports: dict[str, int]
+    login: dict[str, str]
+    mail_folder: str
+    log_folders: list[str]
+    database: dict[str, str]
+    prod_bundle_at_start: str | None
+    processes: list[StackProcess]
+
+    def save(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = path.with_name(f".{path.name}.{os.getpid()}")
+        temporary.write_text(json.dumps(asdict(self), indent=2) + "\n")
+        os.replace(temporary, path)
+
+    @classmethod
+    def load(cls, path: Path) -> StackState | None:
+        if not path.exists():
+            return None
+        try:
+            data = json.loads(path.read_text())
+            data["processes"] = [StackProcess(**p) for p in data["processes"]]
+            return cls(**data)
+        except (ValueError, TypeError, KeyError) as exc:
+            raise StackError(
+                f"the state file {path} cannot be read ({exc}): stop its processes by hand if "
+                "any still run, then delete it"
+            ) from None
+
+    def alive(self) -> list[StackProcess]:
+        return [p for p in self.processes if p.running()]
+
+
+def stack_members(state: StackState) -> list[psutil.Process]:
+    """Every live process of the stack: those in the sessions of the recorded processes (a task
+    process has a process group of its own, but stays in its scheduler's session) and those
+    carrying the stack's marker in their environment (which a process title may overwrite)."""
+    sessions = {p.pid: p.create_time for p in state.processes}
+    found = []
+    for process in psutil.process_iter():
+        with contextlib.suppress(psutil.Error, OSError):
+            sid = os.getsid(process.pid)
+            in_session = sid in sessions and process.create_time() >= sessions[sid] - 0.01
+            if (in_session or process.environ().get(MARKER) == state.stack_id) and (
+                process.status() != psutil.STATUS_ZOMBIE
+            ):
+                found.append(process)
+    return found
+
+
+# -- up ---------------------------------------------------------------------------------------
+
+
+def requested_ports(environ: dict[str, str]) -> dict[str, int]:
+    ports = {}
+    for name, variable, default in PORTS:
+        value = environ.get(variable, "").strip() or str(default)
+        if not value.isdigit() or not 0 < int(value) < 65536:
+            raise StackError(f"{variable}={value!r} is not a port number: give one in 1-65535")
+        ports[name] = int(value)
+    if len(set(ports.values())) < len(ports):
+        raise StackError(
+            "the dev, prod and SMTP ports must differ: "
+            + ", ".join(f"{variable}={ports[name]}" for name, variable, _ in PORTS)
+        )
+    return ports
+
+
+def port_taken(port: int) -> bool:
+    """Whether something listens on the port (a server would fail to bind it)."""
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return True
+    return False
+
+
+def check_ports(ports: dict[str, int]) -> None:
+    taken = [(name, variable) for name, variable, _ in PORTS if port_taken(ports[name])]
+    if taken:
+        raise StackError(
+            "; ".join(f"port {ports[n]} ({n}) is taken" for n, _ in taken)
+            + ". Nothing was started. Stop what listens there, or choose other ports, e.g. "
+            + " ".join(f"{v}={ports[n] + 10}" for n, v in taken)
+            + " make up"
+        )
+
+
+@dataclass(frozen=True)
+class Databases:
+    mode: str  # "postgresql" or "embedded"
+    description: str
+    urls: dict[str, str]  # role -> SQLAlchemy URL (PostgreSQL only)
+
+    def airflow_connection(self, role: str) -> str:
+        """The database as an Airflow connection URI (``postgresql://``, no driver suffix)."""
+        return make_url(self.urls[role]).set(drivername="postgresql").render_as_string(False)
+
+
+def _libpq(url: str) -> str:
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+def _answers(url: str) -> bool:
+    try:
+        psycopg2.connect(_libpq(url), connect_timeout=3).close()
+    except psycopg2.Error:
+        return False
+    return True
+
+
+def choose_databases(environ: dict[str, str]) -> Databases:
+    """PostgreSQL when a server answers, with the stack's databases created; else embedded."""
+    explicit = environ.get("MES_STACK_DATABASE_URL", "").strip()
+    if explicit.lower() == "none":
+        return _embedded("MES_STACK_DATABASE_URL=none")
+    server = explicit or DEFAULT_SERVER
+    try:
+        make_url(server)
+    except ArgumentError:
+        raise StackError(
+            f"MES_STACK_DATABASE_URL={server!r} is not a database URL: give one like "
+            f"{DEFAULT_SERVER}, or none for the embedded databases"
+        ) from None
+    if not _answers(server):
+        if explicit:
+            raise StackError(
+                f"MES_STACK_DATABASE_URL: {describe_url(server)} does not answer. "
+                "Start it or fix the URL; or set MES_STACK_DATABASE_URL=none for the embedded "
+                "SQLite databases. Nothing was started"
+            )
+        return _embedded(f"{describe_url(server)} does not answer")
+    prefix = environ.get("MES_STACK_DATABASE_PREFIX", "").strip() or "mes_stack"
+    if not re.fullmatch(r"[a-z_][a-z0-9_]{0,40}", prefix):
+        raise StackError(
+            f"MES_STACK_DATABASE_PREFIX={prefix!r}: use lower-case letters, digits and _"
+        )
+    names = {role: f"{prefix}_{role}" for role in DATABASE_ROLES}
+    try:
+        _create_missing(server, names.values())
+    except psycopg2.Error as exc:
+        raise StackError(
+            f"cannot create the stack's databases on {describe_url(server)}: "
+            f"{str(exc).strip()}. Use a role allowed to create databases in "
+            "MES_STACK_DATABASE_URL, or MES_STACK_DATABASE_URL=none for the embedded ones"
+        ) from None
+    base = make_url(server).set(drivername="postgresql+psycopg2")
+    urls = {
+        role: base.set(database=name).render_as_string(hide_password=False)
+        for role, name in names.items()
+    }
+    where = f"{base.host or 'localhost'}:{base.port or 5432}"
+    return Databases("postgresql", f"PostgreSQL {where}: {', '.join(names.values())}", urls)
+
+
+def _create_missing(server: str, names: Iterable[str]) -> None:
+    conn = psycopg2.connect(_libpq(server), connect_timeout=5)
+    conn.autocommit = True  # CREATE DATABASE cannot run in a transaction
+    try:
+        with conn.cursor() as cur:
+            for name in names:
+                cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,))
+                if cur.fetchone() is None:
+                    with contextlib.suppress(psycopg2.errors.DuplicateDatabase):
+                        cur.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        conn.close()
+
+
+def _embedded(reason: str) -> Databases:
+    return Databases(
+        "embedded",
+        f"the embedded defaults, SQLite files under {mes_home()} for the Airflow metadata, "
+        f"the MES and the deployer ({reason})",
+        {},
+    )
+
+
+def start_mail_sink(folder: Path, port: int, log: Path, marker: str) -> subprocess.Popen:
+    """The mail sink as a detached process; returns once it accepts connections."""
+    with log.open("ab") as output:
+        command = [sys.executable, "-m", "include.deployment.mail_sink"]
+        process = subprocess.Popen(
+            [*command, "--folder", str(folder), "--port", str(port)],
+            cwd=REPO_ROOT,
+            env={**os.environ, "PYTHONPATH": str(REPO_ROOT), MARKER: marker},
+            stdin=subprocess.DEVNULL,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise StackError(f"the mail sink exited with {process.returncode}; see {log}")
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 1):
+            return process
+        time.sleep(0.2)
+    _stop_group(process.pid)
+    raise StackError(f"the mail sink did not listen on port {port} within 30 s; see {log}")
+
+
+def _stop_group(pgid: int) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(pgid, signal.SIGKILL)
+
+
+def prepare_deployments(
+    ports: dict[str, int], databases: Databases, marker: str
+) -> dict[str, LocalAirflow]:
+    """Configure and migrate dev and prod side by side (each ``airflow db migrate`` is slow)."""
+    store = default_store().resolve()
+    common = {
+        MARKER: marker,
+        "MES_BUNDLE_STORE": str(store),
+        "AIRFLOW_CONN_SMTP_DEFAULT": smtp_connection_uri(ports["smtp"]),
+    }
+    if databases.mode == "postgresql":
+        common["AIRFLOW_CONN_DEPLOYER_DB"] = databases.airflow_connection("deployer")
+        common["DEPLOYER_DATABASE_URL"] = databases.urls["deployer"]
+    extra = {
+        # dev's bundle_release verifies a release through prod's API.
+        "dev": {"MES_PROD_API_URL": f"http://127.0.0.1:{ports['prod']}"},
+        "prod": {},
+    }
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        futures = {
+            name: pool.submit(
+                deployment,
+                name,
+                metadata_db=databases.urls.get(f"{name}_airflow"),
+                mes_db=databases.airflow_connection(f"{name}_mes") if databases.urls else None,
+                port=ports[name],
+                bundle_store=store,
+                extra_env={
+                    **common,
+                    **extra[name],
+                    # The scheduler's log server; the api-server reads the logs from disk, and
+                    # two deployments cannot share Airflow's default port (8793).
+                    "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(free_port()),
+                },
+            )
+            for name in ("dev", "prod")
+        }
+        return {name: future.result() for name, future in futures.items()}
+
+
+def prod_active_bundle(databases: Databases) -> str | None:
+    """Make sure the deployer knows deployment ``prod`` (so releases can target it); its bundle."""
+    with Deployer.open(databases.urls.get("deployer"), default_store().resolve()) as deployer:
+        try:
+            return deployer.status("prod").active_bundle_id
+        except BundleError:
+            deployer.configure("prod", PROD_SETTINGS)
+            return None
+
+
+def up() -> int:
+    with _exclusive():
+        running = StackState.load(state_file())
+        if running is not None:
+            alive = running.alive()
+            if alive:
+                if len(alive) < len(running.processes):
+                    gone = [p.name for p in running.processes if p not in alive]
+                    print(
+                        f"a local stack from {state_file()} is running, but not whole: "
+                        f"{', '.join(gone)} stopped. `make down`, then `make up`, restarts it."
+                    )
+                    return 1
+                print(f"the local stack is already running (state file {state_file()}):")
+                print(summary(running))
+                return 0
+            print(f"replacing the state file of a stack that is gone: {state_file()}")
+            state_file().unlink()
+        ports = requested_ports(dict(os.environ))
+        check_ports(ports)
+        databases = choose_databases(dict(os.environ))
+        print(f"databases: {databases.description}", flush=True)
+        with _signals_interrupt():
+            state = start_stack(ports, databases)
+        state.save(state_file())
+    print(f"\nthe local stack is up (state file {state_file()}):")
+    print(summary(state))
+    print(next_steps(state))
+    return 0
+
+
+@contextlib.contextmanager
+def _signals_interrupt() -> Iterator[None]:
+    """SIGTERM and SIGHUP (a closed terminal) end ``up`` as Ctrl-C does: what it had started is
+    stopped, rather than left running with no state file to find it by."""
+
+    def interrupt(signum: int, _frame: object) -> None:
+        raise KeyboardInterrupt(signal.Signals(signum).name)
+
+    previous = {s: signal.signal(s, interrupt) for s in (signal.SIGTERM, signal.SIGHUP)}
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+def start_stack(ports: dict[str, int], databases: Databases) -> StackState:
+    """Start everything; on any failure (or interruption) stop what was started and raise."""
+    marker = uuid.uuid4().hex
+    mail = mes_home() / "mail"
+    mail.mkdir(parents=True, exist_ok=True)
+    sink_log = stack_folder() / "mail-sink.log"
+    started: list[LocalAirflow] = []
+    sink = start_mail_sink(mail, ports["smtp"], sink_log, marker)
+    print(f"mail sink on 127.0.0.1:{ports['smtp']}, writing to {mail}", flush=True)
+    try:
+        print("migrating the metadata databases of dev and prod ...", flush=True)
+        deployments = prepare_deployments(ports, databases, marker)
+        prod_bundle = prod_active_bundle(databases)
+        for name, airflow in deployments.items():
+            print(f"starting {name}: api-server, scheduler, dag-processor ...", flush=True)
+            started.append(airflow)
+            airflow.start()
+        processes = [StackProcess.of("mail sink", sink, sink_log)]
+        for name, airflow in deployments.items():
+            for process in airflow.processes:
+                component = process.args[-1]
+                log = airflow.home / "logs" / f"{component}.log"
+                processes.append(StackProcess.of(f"{name} {component}", process, log))
+    except BaseException:
+        for airflow in started:
+            airflow.stop()
+        _stop_group(sink.pid)
+        sink.wait()
+        raise
+    return StackState(
+        stack_id=marker,
+        started_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        mes_home=str(mes_home()),
+        urls={name: airflow.url for name, airflow in deployments.items()},
+        ports=ports,
+        login={"username": ADMIN_USER, "password": deployments["dev"].password},
+        mail_folder=str(mail),
+        log_folders=[str(a.home / "logs") for a in deployments.values()] + [str(stack_folder())],
+        database={"mode": databases.mode, "description": databases.description},
+        prod_bundle_at_start=prod_bundle,
+        processes=processes,
+    )
+
+
+def summary(state: StackState) -> str:
+    login = f"{state.login['username']} / {state.login['password']}"
+    dev_logs, prod_logs, stack_logs = state.log_folders
+    components = "{api-server,scheduler,dag-processor}.log"
+    return "\n".join(
+        [
+            f"  dev   {state.urls['dev']}  serves the repository's dags/",
+            f"  prod  {state.urls['prod']}  serves the active bundle of deployment 'prod' "
+            f"(at start: {state.prod_bundle_at_start or 'none'})",
+            f"  login {login} (both)",
+            f"  mail  {state.mail_folder}/  (the SMTP sink on 127.0.0.1:{state.ports['smtp']})",
+            f"  logs  {dev_logs}/{components}",
+            f"        {prod_logs}/{components}",
+            f"        {stack_logs}/mail-sink.log",
+            f"  data  {state.database['description']}",
+        ]
+    )
+
+
+def next_steps(state: StackState) -> str:
+    return "\n".join(
+        [
+            "\nnext:",
+            f"  - open {state.urls['dev']}, log in, trigger data_drift_monitor with the form's "
+            "defaults (2017Q4, 0.45): the first run",
+            "    generates the tutorial data and trains the model (about a minute); the warning "
+            f"email lands in {state.mail_folder}/",
+            f"  - prod ({state.urls['prod']}) serves nothing until bundle_release promotes a "
+            "bundle: trigger bundle_release on dev,",
+            "    which publishes the bundle, updates prod and verifies it through prod's API",
+            "  - `make down` stops it all; `python -m include.deployment.stack status` shows "
+            "what runs",
+        ]
+    )
+
+
+# -- down and status --------------------------------------------------------------------------
+
+
+def down() -> int:
+    with _exclusive():
+        state = StackState.load(state_file())
+        if state is None:
+            print(f"no local stack is running (no state file {state_file()})")
+            return 0
+        report = stop_stack(state)
+        state_file().unlink()
+    if not report.stopped and not report.others:
+        print(f"the stack of {state_file()} had already stopped; removed its state file")
+        return 0
+    print(f"stopped the local stack (dev {state.urls['dev']}, prod {state.urls['prod']}):")
+    for process in report.stopped:
+        print(f"  {process.name:<18} pid {process.pid}")
+    if report.others:
+        print(f"  and {report.others} processes they had started (workers, tasks, log servers)")
+    if report.killed:
+        print(
+            f"  ({', '.join(report.killed)} still ran {STOP_TIMEOUT:.0f} s after SIGTERM, "
+            "e.g. finishing a task: killed)"
+        )
+    print(f"its data stays in {state.mes_home}; `make up` starts it again")
+    return 0
+
+
+@dataclass(frozen=True)
+class StopReport:
+    stopped: list[StackProcess]  # the recorded processes that were still running
+    others: int  # processes of their sessions besides them
+    killed: list[str]  # what needed SIGKILL
+
+
+def stop_stack(state: StackState, timeout: float = STOP_TIMEOUT) -> StopReport:
+    """SIGTERM the recorded process groups whose leader is still the process ``up`` started, and
+    the processes of their sessions outside those groups (a task process has a group of its own:
+    without this, its scheduler would wait for it); SIGKILL what is left after ``timeout``; check
+    that nothing is left."""
+    alive = state.alive()
+    groups = {p.pgid for p in alive}
+    others = [m for m in stack_members(state) if m.pid not in {p.pid for p in alive}]
+    for process in alive:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pgid, signal.SIGTERM)
+    for process in others:
+        with contextlib.suppress(psutil.Error, OSError):
+            if os.getpgid(process.pid) not in groups:
+                process.terminate()
+    killed: list[str] = []
+    if not _wait_gone(state, timeout):
+        for process in state.alive():
+            killed.append(process.name)
+            _stop_group(process.pgid)
+        leftovers = [m for m in stack_members(state) if m.pid not in {p.pid for p in alive}]
+        for leftover in leftovers:
+            with contextlib.suppress(psutil.Error):
+                leftover.kill()
+        if leftovers:
+            killed.append(f"{len(leftovers)} of their processes")
+        if not _wait_gone(state, 10):
+            names = ", ".join(
+                f"{p.pid} ({' '.join(p.cmdline())[:80]})" for p in stack_members(state)
+            )
+            raise StackError(
+                f"processes of the stack survived SIGKILL: {names}; the state file "
+                f"{state_file()} is kept"
+            )
+    return StopReport(alive, len(others), killed)
+
+
+def _wait_gone(state: StackState, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not state.alive() and not stack_members(state):
+            return True
+        time.sleep(0.5)
+    return False
+
+
+def status() -> int:
+    state = StackState.load(state_file())
+    if state is None:
+        print(f"no local stack is running (no state file {state_file()})")
+        return 0
+    print(f"local stack started {state.started_at} (state file {state_file()}):")
+    print(summary(state))
+    print("  processes:")
+    for process in state.processes:
+        alive = "alive" if process.running() else "gone"
+        print(f"    {process.name:<18} pid {process.pid:<8} {alive}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m include.deployment.stack", description=__doc__.splitlines()[0]
+    )
+    parser.add_argument("command", choices=["up", "down", "status"])
+    args = parser.parse_args(argv)
+    # Absolute, so the processes and the state file agree whatever their working folder.
+    os.environ["MES_HOME"] = str(mes_home().resolve())
+    try:
+        return {"up": up, "down": down, "status": status}[args.command]()
+    except (StackError, RuntimeError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
