@@ -51,7 +51,9 @@ def metric_chart(metric: str, values: Sequence[MetricValue]) -> str:
     frame = FRAME
     numbers = [v.value for v in values]
     numbers += [b for v in values for b in (v.low, v.high) if b is not None]
-    ticks = nice_ticks(min(numbers), max(numbers), 4)
+    ticks = sorted(set(nice_ticks(min(numbers), max(numbers), 4)))
+    if len(ticks) < 2:  # values below the ticks' rounding (p-values of 1e-30): the data's range
+        ticks = sorted({min(numbers), max(numbers)})
     low, high = min(ticks[0], min(numbers)), max(ticks[-1], max(numbers))
     if low == high:
         low, high = low - 1, high + 1
@@ -109,7 +111,7 @@ def metric_chart(metric: str, values: Sequence[MetricValue]) -> str:
 
 def tick_label(tick: float, step: float) -> str:
     """A tick as few digits as tell it from its neighbours (0.9985, 0.999, 0.9995, not 1, 1, 1)."""
-    if abs(tick) >= 10_000 or 0 < abs(tick) < 0.001:
+    if abs(tick) >= 10_000 or 0 < abs(tick) < 0.001 or not 0 < step < math.inf:
         return short_number(tick)
     decimals = max(0, math.ceil(-math.log10(step) - 1e-9))
     while decimals < 12 and abs(round(step, decimals) - step) > step * 1e-6:

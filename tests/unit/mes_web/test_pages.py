@@ -80,3 +80,12 @@ def test_a_chart_has_a_dot_per_evaluation_and_a_bar_per_interval() -> None:
     assert len(re.findall(r'stroke-width="2"', svg)) == 1
     assert metric_chart("auc", []) == ""
     assert metric_chart("auc", [MetricValue("2017Q2", "v1", 0.8)]).count("<circle") == 1
+
+
+def test_tiny_and_equal_values_still_make_a_chart() -> None:
+    # p-values that underflow, and a metric that never moves.
+    tiny = [MetricValue(q, "v1", v) for q, v in (("Q2", 1e-30), ("Q3", 0.0), ("Q4", 1e-25))]
+    assert metric_chart("data_drift_pvalue", tiny).count("<circle") == 3
+    flat = [MetricValue(q, "v1", 0.0) for q in ("Q2", "Q3")]
+    assert metric_chart("drifted_features", flat).count("<circle") == 2
+    assert tick_label(0.0, 0.0) == "0"
