@@ -28,8 +28,10 @@ from starlette.exceptions import HTTPException
 from include.errors import StoreError
 from include.mes.store import ModelEvaluationStore
 from include.mes_web.pages import (
+    TABLE_ROWS,
     StoreOverview,
     message_page,
+    metric_page,
     model_status,
     overview_page,
     report_page,
@@ -95,12 +97,15 @@ def create_app(
             return overview_page(_overviews(store), where=store.description)
 
     @router.get("/stores/{store_name:path}", response_class=HTMLResponse)
-    def store_detail(store_name: str) -> str:
+    def store_detail(store_name: str, metric: str | None = None, rows: str | None = None) -> str:
         with stores.session() as store:
             summaries = store.summaries(store_name)
             if not summaries:
                 raise HTTPException(404, f"the MES holds no store named {store_name!r}")
-            return store_page(store_name, summaries, store.check_results(store_name))
+            if metric is not None:
+                return metric_page(store_name, metric, summaries)
+            checks = store.check_results(store_name)
+        return store_page(store_name, summaries, checks, rows=None if rows == "all" else TABLE_ROWS)
 
     @router.get("/evaluations/{evaluation_id}/report", response_class=HTMLResponse)
     def drift_report(evaluation_id: str) -> str:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from itertools import pairwise
 
 from include.drift.report_charts import (
     AXIS_COLOUR,
@@ -26,6 +25,9 @@ from include.drift.report_charts import (
 )
 
 FRAME = Frame(width=360, height=190, left=46, right=14, top=14, bottom=38)
+WIDE_FRAME = Frame(width=960, height=300, left=56, right=16, top=16, bottom=40)
+DOT_LIMIT = 120  # dots for the latest evaluations; older ones are the line only
+MAX_LABELS = 6  # evaluation names under the x axis
 # One colour per model version, in order of first appearance (Okabe-Ito, then repeated).
 VERSION_COLOURS = (REFERENCE_COLOUR, CURRENT_COLOUR, "#009E73", "#CC79A7", "#56B4E9", "#D55E00")
 
@@ -41,14 +43,13 @@ class MetricValue:
     high: float | None = None
 
 
-def metric_chart(metric: str, values: Sequence[MetricValue]) -> str:
+def metric_chart(metric: str, values: Sequence[MetricValue], frame: Frame = FRAME) -> str:
     """A line of the metric over the evaluations (in the order given), one colour per version.
 
     An interval (``low``/``high``) is drawn as a vertical bar through the dot.
     """
     if not values:
         return ""
-    frame = FRAME
     numbers = [v.value for v in values]
     numbers += [b for v in values for b in (v.low, v.high) if b is not None]
     ticks = sorted(set(nice_ticks(min(numbers), max(numbers), 4)))
@@ -79,19 +80,14 @@ def metric_chart(metric: str, values: Sequence[MetricValue]) -> str:
     body.append(svg_line(frame.x0, frame.y0, frame.x1, frame.y0, AXIS_COLOUR))
 
     colours = _version_colours(values)
-    for index, (left, right) in enumerate(pairwise(values)):
-        if left.model_version == right.model_version:
-            body.append(
-                svg_line(
-                    x(index),
-                    y(left.value),
-                    x(index + 1),
-                    y(right.value),
-                    colours[left.model_version],
-                    2,
-                )
-            )
-    for index, value in enumerate(values):
+    for run in _runs_of_one_version(values):
+        points = " ".join(f"{x(i):.1f},{y(values[i].value):.1f}" for i in run)
+        colour = colours[values[run[0]].model_version]
+        body.append(f'<polyline points="{points}" fill="none" stroke="{colour}" stroke-width="2"/>')
+    # A dot (with its exact value on hover) for each of the latest evaluations only: a long
+    # history stays a light line.
+    first_dot = max(0, len(values) - DOT_LIMIT)
+    for index, value in enumerate(values[first_dot:], start=first_dot):
         colour = colours[value.model_version]
         if value.low is not None and value.high is not None:
             body.append(svg_line(x(index), y(value.low), x(index), y(value.high), colour, 1.5))
@@ -101,12 +97,28 @@ def metric_chart(metric: str, values: Sequence[MetricValue]) -> str:
             else ""
         )
         body.append(
-            f'<circle cx="{x(index):.1f}" cy="{y(value.value):.1f}" r="4" fill="{colour}">'
+            f'<circle cx="{x(index):.1f}" cy="{y(value.value):.1f}" r="3.5" fill="{colour}">'
             f"<title>{esc(value.evaluation)} (model {esc(value.model_version)}): "
             f"{esc(metric)} = {value.value:.6g}{esc(interval)}</title></circle>"
         )
-        body.append(svg_text(x(index), frame.y0 + 14, truncate(value.evaluation, 12), cls="tick"))
+    label_every = math.ceil(len(values) / MAX_LABELS)
+    for index, value in enumerate(values):
+        if index % label_every == 0 or index == len(values) - 1:
+            body.append(
+                svg_text(x(index), frame.y0 + 14, truncate(value.evaluation, 12), cls="tick")
+            )
     return frame.svg(body, f"{metric} over the evaluations")
+
+
+def _runs_of_one_version(values: Sequence[MetricValue]) -> list[list[int]]:
+    """Indices of consecutive evaluations of the same model version: one line each."""
+    runs: list[list[int]] = []
+    for index, value in enumerate(values):
+        if runs and values[runs[-1][-1]].model_version == value.model_version:
+            runs[-1].append(index)
+        else:
+            runs.append([index])
+    return runs
 
 
 def tick_label(tick: float, step: float) -> str:

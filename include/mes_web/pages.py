@@ -20,7 +20,7 @@ from include.drift.report import STYLE as REPORT_STYLE
 from include.drift.report import render_drift_report
 from include.drift.report_charts import esc
 from include.mes.records import EvaluationSummary, StoredCheck, StoredEvaluation
-from include.mes_web.charts import MetricValue, metric_chart, version_legend
+from include.mes_web.charts import WIDE_FRAME, MetricValue, metric_chart, version_legend
 
 # The metrics of the evaluations table, in order: (metric, heading, True when higher is better).
 TABLE_METRICS = (
@@ -32,6 +32,8 @@ TABLE_METRICS = (
     ("log_loss", "Log loss", False),
 )
 NOT_CHECKED = "NOT CHECKED"
+# The table shows the most recent evaluations; ``?rows=all`` shows every one.
+TABLE_ROWS = 60
 # Shown as part of data_drift's chart and table cell, not as metrics of their own.
 _INTERVAL_METRICS = ("data_drift_ci_low", "data_drift_ci_high")
 
@@ -138,7 +140,11 @@ def store_page(
     name: str,
     summaries: Sequence[EvaluationSummary],
     checks: Mapping[str, Sequence[StoredCheck]],
+    *,
+    rows: int | None = TABLE_ROWS,
 ) -> str:
+    """The store: status, the latest ``rows`` evaluations (None: all), the main metrics' charts,
+    and the per-feature metrics as links to their own chart."""
     status = model_status(summaries, checks)
     crumbs = "<nav class='crumbs'><a href='../'>Model evaluation stores</a> / </nav>"
     header = (
@@ -150,13 +156,43 @@ def store_page(
         return _document(name, header + "<div class='block'>No evaluation in this store.</div>")
     return _document(
         f"{name}: model evaluation store",
-        header + _evaluations_table(summaries, checks) + _charts(summaries),
+        header + _evaluations_table(summaries, checks, rows) + _charts(summaries),
         wide=True,
     )
 
 
+def metric_page(name: str, metric: str, summaries: Sequence[EvaluationSummary]) -> str:
+    """One metric of a store over its evaluations: a wide chart and the values."""
+    measured = [s for s in summaries if metric in s.metrics]
+    crumbs = (
+        "<nav class='crumbs'><a href='../'>Model evaluation stores</a> / "
+        f"<a href='{_path(name)}'>{esc(name)}</a> /</nav>"
+    )
+    if not measured:
+        body = (
+            f"<div class='block'>No evaluation of {esc(name)} has the metric {esc(metric)}.</div>"
+        )
+        return _document(f"{metric}: {name}", f"{crumbs}<h1>{esc(metric)}</h1>{body}")
+    versions = list(dict.fromkeys(s.model_version for s in measured))
+    values = "".join(
+        f"<tr><td>{esc(s.name)}</td><td>{esc(s.model_version)}</td>"
+        f"<td class='num'>{s.metrics[metric]:.6g}</td></tr>"
+        for s in reversed(measured)
+    )
+    return _document(
+        f"{metric}: {name}",
+        f"{crumbs}<h1>{esc(metric)}</h1><section class='block'>"
+        f"<p class='legend'>{version_legend(versions)}</p>"
+        f"<div class='chart wide'>{_figures([metric], measured, wide=True)}</div></section>"
+        f"<section class='block'><table class='values'><tr><th>Evaluation</th>"
+        f"<th>Model version</th><th class='num'>{esc(metric)}</th></tr>{values}</table></section>",
+    )
+
+
 def _evaluations_table(
-    summaries: Sequence[EvaluationSummary], checks: Mapping[str, Sequence[StoredCheck]]
+    summaries: Sequence[EvaluationSummary],
+    checks: Mapping[str, Sequence[StoredCheck]],
+    limit: int | None,
 ) -> str:
     metrics = [m for m in TABLE_METRICS if any(m[0] in s.metrics for s in summaries)]
     head = (
@@ -164,8 +200,9 @@ def _evaluations_table(
         + "".join(f"<th class='num'>{esc(title)}</th>" for _, title, _ in metrics)
         + "<th class='num'>Data drift [95 % interval]</th><th>Checks</th><th>Drift report</th></tr>"
     )
+    shown = list(reversed(summaries))[:limit]  # the most recent period first
     rows = []
-    for s in reversed(summaries):  # the most recent period first
+    for s in shown:
         results = checks.get(s.evaluation_id, ())
         report = (
             f"<a href='../evaluations/{_path(s.evaluation_id)}/report'>"
@@ -182,9 +219,16 @@ def _evaluations_table(
             + f"<td class='num'>{_drift_cell(s.metrics)}</td>"
             f"<td class='checks'>{_check_badges(results)}</td><td>{report}</td></tr>"
         )
+    more = (
+        f"<p class='muted'>The latest {len(shown)} of {len(summaries)} evaluations: "
+        "<a href='?rows=all'>show all</a>.</p>"
+        if len(shown) < len(summaries)
+        else ""
+    )
     return (
-        f"<section class='block'><h2>Evaluations ({len(summaries)})</h2><div class='scroll'>"
-        f"<table class='evaluations'>{head}{''.join(rows)}</table></div></section>"
+        f"<section class='block'><h2>Evaluations ({len(summaries)})</h2>{more}"
+        f"<div class='scroll'><table class='evaluations'>{head}{''.join(rows)}</table></div>"
+        "</section>"
     )
 
 
@@ -198,19 +242,44 @@ def _charts(summaries: Sequence[EvaluationSummary]) -> str:
     main.sort(key=lambda m: (order.index(m) if m in order else len(order), m))
     versions = list(dict.fromkeys(s.model_version for s in summaries))
     legend = f"<p class='legend'>{version_legend(versions)}</p>"
-    per_feature_block = (
-        f"<details><summary>Per-feature metrics ({len(per_feature)})</summary>"
-        f"<div class='grid charts'>{_figures(per_feature, summaries)}</div></details>"
-        if per_feature
-        else ""
-    )
+    per_feature_block = _per_feature_links(per_feature, summaries[-1].metrics)
     return (
         f"<section class='block'><h2>Metrics over the evaluations</h2>{legend}"
         f"<div class='grid charts'>{_figures(main, summaries)}</div>{per_feature_block}</section>"
     )
 
 
-def _figures(metrics: Sequence[str], summaries: Sequence[EvaluationSummary]) -> str:
+def _per_feature_links(metrics: Sequence[str], latest: Mapping[str, float]) -> str:
+    """Per-feature metrics (``psi:card_age``) as a table, feature x statistic: the latest value,
+    linking to the metric's chart. Drawing them all would make the page heavy."""
+    if not metrics:
+        return ""
+    features = sorted({m.split(":", 1)[1] for m in metrics})
+    statistics = list(dict.fromkeys(m.split(":", 1)[0] for m in metrics))
+    head = "<tr><th>Feature</th>" + "".join(f"<th>{esc(s)}</th>" for s in statistics) + "</tr>"
+    body = []
+    for feature in features:
+        cells = []
+        for statistic in statistics:
+            metric = f"{statistic}:{feature}"
+            value = latest.get(metric)
+            text = "chart" if value is None else f"{value:.3g}"
+            cells.append(
+                f"<td class='num'><a href='?metric={_path(metric)}'>{text}</a></td>"
+                if metric in metrics
+                else "<td></td>"
+            )
+        body.append(f"<tr><td class='name'>{esc(feature)}</td>{''.join(cells)}</tr>")
+    return (
+        f"<details><summary>Per-feature metrics ({len(metrics)}): the latest value of each, "
+        "click for its chart</summary><div class='scroll'><table class='features'>"
+        f"{head}{''.join(body)}</table></div></details>"
+    )
+
+
+def _figures(
+    metrics: Sequence[str], summaries: Sequence[EvaluationSummary], *, wide: bool = False
+) -> str:
     figures = []
     for metric in metrics:
         values = [
@@ -226,7 +295,8 @@ def _figures(metrics: Sequence[str], summaries: Sequence[EvaluationSummary]) -> 
         ]
         figures.append(
             f"<figure data-metric='{esc(metric)}'><figcaption>{esc(metric)}</figcaption>"
-            f"{metric_chart(metric, values)}</figure>"
+            f"{metric_chart(metric, values, WIDE_FRAME) if wide else metric_chart(metric, values)}"
+            "</figure>"
         )
     return "".join(figures)
 

@@ -74,13 +74,26 @@ def test_a_store_page_charts_every_metric_over_the_evaluations(client: TestClien
 
     charts = re.findall(r"<figure data-metric='([^']+)'>", page)
     assert charts[:6] == ["auc", "accuracy", "precision", "recall", "f1", "log_loss"]
-    assert {"data_drift", "data_drift_pvalue", "psi:card_age"} <= set(charts)
+    assert {"data_drift", "data_drift_pvalue", "prediction_drift_psi"} <= set(charts)
     assert "data_drift_ci_low" not in charts  # drawn as data_drift's interval
     auc_chart = page.split("<figure data-metric='auc'>")[1].split("</figure>")[0]
     assert auc_chart.count("<circle") == 3
     drift_chart = page.split("<figure data-metric='data_drift'>")[1].split("</figure>")[0]
     assert "2017Q4 (model " in drift_chart
     assert "data_drift = " in drift_chart
+    # Per-feature metrics: a table of links to each one's chart, not 100 charts on the page.
+    assert not any(":" in chart for chart in charts)
+    assert "<a href='?metric=psi%3Acard_age'>" in page
+
+
+def test_a_per_feature_metric_has_a_page_of_its_own(client: TestClient) -> None:
+    page = client.get("/stores/the_MES", params={"metric": "psi:card_age"}).text
+
+    assert "<h1>psi:card_age</h1>" in page
+    assert page.count("<circle") == 3
+    assert "<a href='the_MES'>the_MES</a>" in page
+    missing = client.get("/stores/the_MES", params={"metric": "nope"}).text
+    assert "No evaluation of the_MES has the metric nope." in missing
 
 
 def test_the_drift_report_of_an_evaluation_opens_with_a_way_back(
@@ -200,3 +213,28 @@ def test_names_from_the_store_are_escaped(tmp_path) -> None:
     page = client.get("/stores/%3Cb%3Estore%3C%2Fb%3E").text
     assert "<h1>&lt;b&gt;store&lt;/b&gt;</h1>" in page
     assert "v&#x27;1" in page
+
+
+def test_a_long_store_shows_its_latest_evaluations_and_all_on_demand(tmp_path) -> None:
+    url = f"sqlite:///{tmp_path / 'mes.sqlite'}"
+    with ModelEvaluationStore.open(url) as store:
+        for month in range(1, 13):
+            for year in (2016, 2017, 2018, 2019, 2020, 2021):
+                store.save(
+                    EvaluationRecord(
+                        store_name="monthly",
+                        model_name="m",
+                        model_version="v1",
+                        period=Period.parse(f"{year}-{month:02d}"),
+                        row_count=10,
+                        metrics={"auc": 0.7},
+                    )
+                )
+    client = TestClient(create_app(opener(url)))
+
+    page = client.get("/stores/monthly").text
+    assert len(rows(page)) == 60
+    assert rows(page)[0] == "2021-12"
+    assert "The latest 60 of 72 evaluations" in page
+    assert page.split("<figure data-metric='auc'>")[1].split("</figure>")[0].count("<circle") == 72
+    assert len(rows(client.get("/stores/monthly", params={"rows": "all"}).text)) == 72

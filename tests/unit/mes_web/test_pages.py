@@ -76,8 +76,9 @@ def test_a_chart_has_a_dot_per_evaluation_and_a_bar_per_interval() -> None:
 
     assert svg.count("<circle") == 3
     assert "2017Q2 (model v1): data_drift = 0.55 [0.5, 0.6]" in svg
-    # One line joins Q2 and Q3 (same version); none joins a different model version.
-    assert len(re.findall(r'stroke-width="2"', svg)) == 1
+    # One line joins Q2 and Q3 (same version), another holds Q4 alone: none crosses versions.
+    assert re.findall(r'<polyline points="([^"]+)"', svg)[1].count(",") == 1
+    assert len(re.findall(r"<polyline", svg)) == 2
     assert metric_chart("auc", []) == ""
     assert metric_chart("auc", [MetricValue("2017Q2", "v1", 0.8)]).count("<circle") == 1
 
@@ -89,3 +90,13 @@ def test_tiny_and_equal_values_still_make_a_chart() -> None:
     flat = [MetricValue(q, "v1", 0.0) for q in ("Q2", "Q3")]
     assert metric_chart("drifted_features", flat).count("<circle") == 2
     assert tick_label(0.0, 0.0) == "0"
+
+
+def test_a_long_history_is_a_line_with_dots_and_labels_for_some() -> None:
+    values = [MetricValue(f"W{i:03d}", "v1", float(i % 7)) for i in range(500)]
+    svg = metric_chart("auc", values)
+    assert svg.count("<polyline") == 1
+    assert svg.count("<circle") == 120  # the latest evaluations only
+    assert "W499 (model v1)" in svg
+    assert "W379 (model v1)" not in svg
+    assert 2 <= svg.count('class="tick">W') <= 7
