@@ -24,6 +24,23 @@ def normalise_url(url: str) -> str:
     return parsed.render_as_string(hide_password=False)
 
 
+def libpq_url(url: str) -> str:
+    """Any PostgreSQL URL (``postgresql+psycopg2://``...) as libpq and Airflow connections read
+    it: ``postgresql://``, password kept."""
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+def postgres_answers(url: str, timeout: int = 3) -> bool:
+    """Whether a PostgreSQL server accepts a connection at ``url``."""
+    import psycopg2
+
+    try:
+        psycopg2.connect(libpq_url(url), connect_timeout=timeout).close()
+    except psycopg2.Error:
+        return False
+    return True
+
+
 def describe_url(url: str) -> str:
     """A URL fit for logs and error messages: no password."""
     parsed = make_url(url)

@@ -17,15 +17,11 @@ import pandas as pd
 from include.bundles.deployer import Deployer
 from include.deployment.local_airflow import LocalAirflow
 from include.deployment.mail_sink import mail_sink, smtp_connection_uri
+from include.deployment.serve import PROD_SETTINGS
 from include.mes.store import ModelEvaluationStore, evaluations_table
 from include.paths import mes_home
 
 RELEASE = {"bundle_id": "v3", "release_notes": "adds scenario for monitoring data drift"}
-# The local prod deployment remaps the MES and the mail server to its own.
-PROD_SETTINGS = {
-    "connections": {"mes_db": "mes_db", "smtp_default": "smtp_default"},
-    "variables": {"mes_alert_recipients": "mlops@example.com"},
-}
 
 
 def main() -> int:

@@ -23,6 +23,13 @@ from include.bundles.deployer import default_store, deployment_folder
 from include.deployment.local_airflow import LocalAirflow
 from include.paths import REPO_ROOT, mes_home
 
+# What the local prod deployment is configured with in the deployer (demo, make up): it remaps
+# the MES and the mail server to its own.
+PROD_SETTINGS = {
+    "connections": {"mes_db": "mes_db", "smtp_default": "smtp_default"},
+    "variables": {"mes_alert_recipients": "mlops@example.com"},
+}
+
 
 def deployment(
     name: str,

@@ -40,10 +40,10 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from include.bundles.deployer import Deployer, default_store
-from include.db import describe_url
+from include.db import describe_url, libpq_url, postgres_answers
 from include.deployment.local_airflow import ADMIN_USER, LocalAirflow, free_port
 from include.deployment.mail_sink import smtp_connection_uri
-from include.deployment.serve import deployment
+from include.deployment.serve import PROD_SETTINGS, deployment
 from include.errors import BundleError, MonitoringError
 from include.paths import REPO_ROOT, mes_home
 
@@ -58,11 +58,6 @@ DATABASE_ROLES = ("dev_airflow", "prod_airflow", "dev_mes", "prod_mes", "deploye
 # Every process of a stack, and whatever it forks, inherits this variable.
 MARKER = "MES_STACK_ID"
 STOP_TIMEOUT = 30.0
-# As demo.py: the local prod deployment remaps the MES and the mail server to its own.
-PROD_SETTINGS = {
-    "connections": {"mes_db": "mes_db", "smtp_default": "smtp_default"},
-    "variables": {"mes_alert_recipients": "mlops@example.com"},
-}
 
 
 class StackError(MonitoringError):
@@ -230,19 +225,7 @@ class Databases:
 
     def airflow_connection(self, role: str) -> str:
         """The database as an Airflow connection URI (``postgresql://``, no driver suffix)."""
-        return make_url(self.urls[role]).set(drivername="postgresql").render_as_string(False)
-
-
-def _libpq(url: str) -> str:
-    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
-
-
-def _answers(url: str) -> bool:
-    try:
-        psycopg2.connect(_libpq(url), connect_timeout=3).close()
-    except psycopg2.Error:
-        return False
-    return True
+        return libpq_url(self.urls[role])
 
 
 def choose_databases(environ: dict[str, str]) -> Databases:
@@ -258,7 +241,7 @@ def choose_databases(environ: dict[str, str]) -> Databases:
             f"MES_STACK_DATABASE_URL={server!r} is not a database URL: give one like "
             f"{DEFAULT_SERVER}, or none for the embedded databases"
         ) from None
-    if not _answers(server):
+    if not postgres_answers(server):
         if explicit:
             raise StackError(
                 f"MES_STACK_DATABASE_URL: {describe_url(server)} does not answer. "
@@ -290,7 +273,7 @@ def choose_databases(environ: dict[str, str]) -> Databases:
 
 
 def _create_missing(server: str, names: Iterable[str]) -> None:
-    conn = psycopg2.connect(_libpq(server), connect_timeout=5)
+    conn = psycopg2.connect(libpq_url(server), connect_timeout=5)
     conn.autocommit = True  # CREATE DATABASE cannot run in a transaction
     try:
         with conn.cursor() as cur:

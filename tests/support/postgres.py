@@ -25,6 +25,8 @@ from pathlib import Path
 import psycopg2
 from sqlalchemy.engine import make_url
 
+from include.db import libpq_url, postgres_answers
+
 HOW_TO_PROVIDE = (
     "No PostgreSQL server could be found or started for the tests. Provide one of: "
     "MES_TEST_DATABASE_URL=postgresql://user:password@host:port/dbname (a role allowed to create "
@@ -57,7 +59,7 @@ class PostgresServer:
 
 @contextlib.contextmanager
 def _admin_connection(url: str):
-    conn = psycopg2.connect(_libpq_dsn(url), connect_timeout=5)
+    conn = psycopg2.connect(libpq_url(url), connect_timeout=5)
     conn.autocommit = True
     try:
         yield conn
@@ -65,24 +67,10 @@ def _admin_connection(url: str):
         conn.close()
 
 
-def _libpq_dsn(url: str) -> str:
-    """SQLAlchemy URL (any driver suffix) to a libpq URL."""
-    parsed = make_url(url)
-    return parsed.set(drivername="postgresql").render_as_string(hide_password=False)
-
-
 def sqlalchemy_url(url: str) -> str:
     """Any postgres URL to the psycopg2 SQLAlchemy form used by the project."""
     parsed = make_url(url)
     return parsed.set(drivername="postgresql+psycopg2").render_as_string(hide_password=False)
-
-
-def _answers(url: str) -> bool:
-    try:
-        psycopg2.connect(_libpq_dsn(url), connect_timeout=3).close()
-    except psycopg2.OperationalError:
-        return False
-    return True
 
 
 def _free_port() -> int:
@@ -182,14 +170,14 @@ def find_or_start_server(
     """Return a reachable server, or raise RuntimeError with how to provide one."""
     explicit = os.environ.get("MES_TEST_DATABASE_URL")
     if explicit:
-        if _answers(explicit):
+        if postgres_answers(explicit):
             return PostgresServer(sqlalchemy_url(explicit), "MES_TEST_DATABASE_URL")
         raise RuntimeError(f"MES_TEST_DATABASE_URL={explicit!r} does not answer. {HOW_TO_PROVIDE}")
-    if _answers(default_url):
+    if postgres_answers(default_url):
         return PostgresServer(sqlalchemy_url(default_url), "server on 127.0.0.1:5432")
     for start in (start_local_cluster, start_pgserver):
         server = start()
-        if server is not None and _answers(server.admin_url):
+        if server is not None and postgres_answers(server.admin_url):
             return server
         if server is not None:
             server.stop()
