@@ -390,3 +390,21 @@ def _require_metric(name: str, metric: Any) -> None:
         raise ConfigurationError(
             f"check {name!r} needs a metric (the name of a metric, a string), got {metric!r}"
         )
+
+
+def validate_declared_checks(specs: Sequence[Mapping[str, Any]], config: Any) -> list[Check]:
+    """Parse a model's declared checks and refuse any on a metric no evaluation can have.
+
+    ``config`` is the model's configuration (its features name the per-feature metrics).
+    Raises ConfigurationError naming the check and what is wrong.
+    """
+    from include.metric_catalog import unknown_metric_message
+
+    checks = parse_checks(list(specs))
+    for check in checks:
+        if check.metric is None:
+            continue
+        problem = unknown_metric_message(check.metric, config.features)
+        if problem:
+            raise ConfigurationError(f"check {check.name!r}: {problem}")
+    return checks

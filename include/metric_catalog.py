@@ -1,0 +1,98 @@
+"""The names of the metrics an evaluation can have, so that a check on a misspelt metric is
+refused when it is declared rather than coming back EMPTY at every run.
+
+Kept free of numpy, pandas and scikit-learn: configurations are validated when a DAG file is
+parsed. ``tests/unit/test_metric_catalog.py`` compares these names with those of real evaluations,
+so the list cannot fall behind the code that computes the metrics.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+PERFORMANCE_METRICS = (
+    "precision",
+    "recall",
+    "f1",
+    "accuracy",
+    "mcc",
+    "hamming_loss",
+    "cost_matrix_gain",
+    "auc",
+    "log_loss",
+    "lift",
+    "calibration_loss",
+    "threshold",
+    "positive_rate",
+    "predicted_positive_rate",
+)
+"""Metrics of a labelled batch (absent from an evaluation without labels)."""
+
+DRIFT_METRICS = (
+    "data_drift",
+    "data_drift_pvalue",
+    "data_drift_ci_low",
+    "data_drift_ci_high",
+    "drifted_features",
+    "drifted_features_share",
+    "prediction_drift_psi",
+    "prediction_drift_ks_statistic",
+    "prediction_drift_ks_pvalue",
+    "prediction_drift_chi2_pvalue",
+    "prediction_drift_positive_share_change",
+)
+"""Metrics of the drift analysis (section 3 of the SPEC)."""
+
+BATCH_METRICS = ("row_count",)
+
+FEATURE_METRICS = (
+    "psi",
+    "ks_statistic",
+    "ks_pvalue",
+    "wasserstein",
+    "chi2_statistic",
+    "chi2_pvalue",
+    "pvalue_adjusted",
+    "drift_importance",
+)
+"""Per-feature metrics, named ``<statistic>:<feature>`` (e.g. ``psi:card_age``)."""
+
+PREFIXED_PERFORMANCE = ("performance_change",)
+"""Per-performance-metric metrics, named ``<prefix>:<metric>`` (e.g. ``performance_change:auc``)."""
+
+
+def metric_names(features: Iterable[str]) -> frozenset[str]:
+    """Every metric name an evaluation of a model with these features can carry."""
+    features = tuple(features)
+    names = {*BATCH_METRICS, *PERFORMANCE_METRICS, *DRIFT_METRICS}
+    names.update(f"{statistic}:{feature}" for statistic in FEATURE_METRICS for feature in features)
+    names.update(
+        f"{prefix}:{metric}" for prefix in PREFIXED_PERFORMANCE for metric in PERFORMANCE_METRICS
+    )
+    return frozenset(names)
+
+
+def unknown_metric_message(metric: str, features: Iterable[str]) -> str | None:
+    """None when ``metric`` can exist; else a sentence saying what the names look like."""
+    known = metric_names(features)
+    if metric in known:
+        return None
+    prefix, _, rest = metric.partition(":")
+    if rest and prefix in FEATURE_METRICS:
+        return (
+            f"metric {metric!r}: {rest!r} is not a feature of this model "
+            f"(its features: {', '.join(sorted(features)) or 'none'})"
+        )
+    close = sorted(name for name in known if ":" not in name and _close(name, metric))
+    hint = f" (did you mean {', '.join(close)}?)" if close else ""
+    return (
+        f"no evaluation can have metric {metric!r}{hint}; metrics are "
+        f"{', '.join((*BATCH_METRICS, *PERFORMANCE_METRICS, *DRIFT_METRICS))}, "
+        f"<statistic>:<feature> with statistic one of {', '.join(FEATURE_METRICS)}, and "
+        "performance_change:<performance metric>"
+    )
+
+
+def _close(a: str, b: str) -> bool:
+    a, b = a.lower().replace(" ", "_"), b.lower().replace(" ", "_")
+    return a == b or a in b or b in a
