@@ -10,7 +10,9 @@ from __future__ import annotations
 from airflow.providers.standard.operators.trigger_dagrun import TriggerDagRunOperator
 from airflow.sdk import dag
 
-from mes_dag_defaults import dag_settings, quarters_param
+from include.config import load_config
+from mes_dag_defaults import dag_settings
+from mes_model_dags import model_dag_ids, periods_param
 
 
 @dag(
@@ -19,14 +21,16 @@ from mes_dag_defaults import dag_settings, quarters_param
     **dag_settings(),
     doc_md=__doc__,
     tags=["mes", "model-monitoring"],
-    params={"quarters": quarters_param()},
+    params={
+        "quarters": periods_param(list(load_config().batch_periods) or ["latest"], tutorial=True)
+    },
     # The quarters travel to recursive_mes as a list, not as the text of one.
     render_template_as_native_obj=True,
 )
 def build_project_mes():
     TriggerDagRunOperator(
         task_id="run_recursive_mes",
-        trigger_dag_id="recursive_mes",
+        trigger_dag_id=model_dag_ids(load_config())[1],
         conf={"quarters": "{{ params.quarters }}"},
         wait_for_completion=True,
         poke_interval=5,

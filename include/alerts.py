@@ -50,10 +50,14 @@ def warning_email(
     )
     evaluated = ""
     if evaluation:
+        model = evaluation.get("model")
+        of_model = f"model <b>{html.escape(str(model))}</b>, " if model else "model "
+        store = evaluation.get("store")
+        in_store = f" in store <b>{html.escape(str(store))}</b>" if store else ""
         evaluated = (
-            f"<p>Evaluation checked: <b>{html.escape(str(evaluation.get('name')))}</b> of model "
-            f"version {html.escape(str(evaluation.get('model_version')))} "
-            f"(evaluation {html.escape(str(evaluation.get('evaluation_id')))}).</p>"
+            f"<p>Evaluation checked: period <b>{html.escape(str(evaluation.get('name')))}</b> of "
+            f"{of_model}version {html.escape(str(evaluation.get('model_version')))} "
+            f"(evaluation {html.escape(str(evaluation.get('evaluation_id')))}){in_store}.</p>"
         )
     url = run_url(base_url, dag_id, run_id)
     if url:

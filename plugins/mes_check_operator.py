@@ -1,10 +1,15 @@
-"""``MESCheckOperator``: run checks on the latest evaluation of the MES and branch on the outcome.
+"""``MESCheckOperator``: run checks on one evaluation of the MES and branch on the outcome.
 
-The tutorial's ``MES_Warn`` step as an Airflow task. The worst outcome of the checks decides:
+The tutorial's ``MES_Warn`` step as an Airflow task. It checks the evaluation named by
+``evaluation_id`` (in a monitoring DAG: the one its own run just built, in its model's store),
+else the latest evaluation of the store. The worst outcome of the checks decides:
 
 - ``ERROR`` fails the task (retries, then the run's failure alert, apply as for any failure);
 - ``WARNING`` follows ``warning_task_ids`` (e.g. the task sending the warning email);
-- ``OK`` and ``EMPTY`` follow ``ok_task_ids`` and the run ends quietly.
+- ``OK`` follows ``ok_task_ids`` and the run ends quietly;
+- ``EMPTY`` (a metric missing or not a number) fails the task when the evaluation is the run's
+  own (``evaluation_id`` given): a monitor that cannot read what it was built to check must not
+  succeed quietly. On a store's latest evaluation it follows ``ok_task_ids``.
 
 Every other task directly downstream is skipped. The outcome, each check's result and the
 evaluation read are pushed to XCom (keys ``outcome``, ``results``, ``evaluation``) and logged as a
@@ -54,12 +59,16 @@ class MESCheckOperator(BaseBranchOperator):
         embedded SQLite store under ``$MES_HOME`` is read.
     :param model_version: read the latest evaluation of this model version only (templated);
         None reads the latest evaluation of any version.
+    :param evaluation_id: the evaluation to check (templated, e.g. from the XCom of the task that
+        built it); None checks the store's latest. A named evaluation that is not in the store,
+        or in another store, fails the task.
     """
 
     template_fields: Sequence[str] = (
         "checks",
         "store_name",
         "model_version",
+        "evaluation_id",
         "warning_task_ids",
         "ok_task_ids",
     )
@@ -74,6 +83,7 @@ class MESCheckOperator(BaseBranchOperator):
         store_name: str = DEFAULT_STORE_NAME,
         mes_conn_id: str = DEFAULT_MES_CONN_ID,
         model_version: str | None = None,
+        evaluation_id: str | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -85,6 +95,7 @@ class MESCheckOperator(BaseBranchOperator):
         self.store_name = store_name
         self.mes_conn_id = mes_conn_id
         self.model_version = model_version
+        self.evaluation_id = evaluation_id
 
     def choose_branch(self, context: Context) -> str | Iterable[str] | None:
         try:
@@ -96,9 +107,14 @@ class MESCheckOperator(BaseBranchOperator):
         from include.mes.store import ModelEvaluationStore
 
         ti = context["ti"]
+        own = bool(self.evaluation_id)
         with ModelEvaluationStore.open(mes_database_url(self.mes_conn_id)) as store:
-            evaluation = store.latest(self.store_name, model_version=self.model_version)
             where = f"store {self.store_name!r} at {store.description}"
+            evaluation = (
+                self._own_evaluation(store, where)
+                if own
+                else store.latest(self.store_name, model_version=self.model_version)
+            )
             if evaluation is None:
                 version = f" for model version {self.model_version}" if self.model_version else ""
                 reason = f"the store {self.store_name!r} holds no evaluation{version}"
@@ -133,9 +149,38 @@ class MESCheckOperator(BaseBranchOperator):
 
         if outcome is CheckOutcome.ERROR:
             raise AirflowException(_error_message(subject, results))
+        empty = [r for r in results if r.outcome is CheckOutcome.EMPTY]
+        if own and empty:
+            raise AirflowFailException(_empty_message(subject, empty))
         if outcome is CheckOutcome.WARNING:
             return self.warning_task_ids
         return self.ok_task_ids
+
+    def _own_evaluation(self, store: Any, where: str) -> Any:
+        """The evaluation this run built; it must exist and belong to this operator's store."""
+        from include.errors import StoreError
+
+        try:
+            evaluation = store.get(str(self.evaluation_id))
+        except StoreError as exc:
+            raise AirflowFailException(
+                f"cannot check evaluation {self.evaluation_id!r}: {exc}"
+            ) from None
+        if evaluation.store_name != self.store_name:
+            raise AirflowFailException(
+                f"evaluation {self.evaluation_id!r} belongs to store "
+                f"{evaluation.store_name!r}, not to {where}"
+            )
+        return evaluation
+
+
+def _empty_message(subject: str, empty: Sequence[CheckResult]) -> str:
+    lines = [
+        f"{len(empty)} check(s) found nothing to judge (EMPTY) on {subject}, which this run "
+        "built to check: the monitor cannot tell whether the model is fine."
+    ]
+    lines += [f"  - {r.name}: {r.message}" for r in empty]
+    return "\n".join(lines)
 
 
 def _error_message(subject: str, results: Sequence[CheckResult]) -> str:

@@ -3,10 +3,13 @@
 - ``dag_settings()``: start date, no catch-up, one run at a time, and ``default_args()``:
   owner, retries and an ``on_failure_callback`` that emails the deployment's
   alert recipients through the ``smtp_default`` connection (the SMTP provider's notifier).
-- ``MES_ASSET``: updated each time evaluations land in the model evaluation store.
-- ``open_workspace()``: the monitoring workspace with the MES from the ``mes_db`` connection.
+- ``model_asset(store_name)``: updated each time evaluations land in a model's store
+  (``MES_ASSET`` is the tutorial's, ``the_MES``).
+- ``open_workspace(config)``: the monitoring workspace of a model with the MES from the
+  ``mes_db`` connection.
 
-Recipients come from the Airflow Variable ``mes_alert_recipients`` (comma-separated), else the
+Recipients are the model's own (``alerts.recipients`` in its configuration) when it declares
+some; else the Airflow Variable ``mes_alert_recipients`` (comma-separated), else the
 environment variable ``MES_ALERT_RECIPIENTS``. Retries can be tuned per deployment with
 ``MES_TASK_RETRIES`` and ``MES_RETRY_DELAY_SECONDS``, the monitor's schedule with
 ``MES_MONITOR_SCHEDULE``.
@@ -20,10 +23,17 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from airflow.providers.smtp.notifications.smtp import SmtpNotifier
-from airflow.sdk import Asset, Param
+from airflow.sdk import Asset
 
 SMTP_CONN_ID = "smtp_default"
-MES_ASSET = Asset(name="the_MES", uri="mes://evaluations/the_MES")
+
+
+def model_asset(store_name: str) -> Asset:
+    """The asset of one model's evaluation store: an event each time evaluations land in it."""
+    return Asset(name=store_name, uri=f"mes://evaluations/{store_name}")
+
+
+MES_ASSET = model_asset("the_MES")
 DEFAULT_RECIPIENTS = "mlops@example.com"
 SENDER = os.environ.get("MES_ALERT_FROM", "airflow-mes@localhost")
 
@@ -36,27 +46,11 @@ FAILURE_BODY = """
 """
 
 
-QUARTER_PATTERN = "^[0-9]{4}Q[1-4]$"
-TUTORIAL_QUARTERS = ["2017Q2", "2017Q3", "2017Q4"]
-
-
-def quarters_param(default: list[str] = TUTORIAL_QUARTERS) -> Param:
-    """The ``quarters`` Param: the trigger form refuses anything but distinct ``YYYYQn``."""
-    return Param(
-        list(default),
-        type="array",
-        items={"type": "string", "pattern": QUARTER_PATTERN},
-        minItems=1,
-        uniqueItems=True,
-        title="Quarters",
-        description="Quarters to evaluate, written YYYYQn (e.g. 2017Q2).",
-    )
-
-
-def monitor_schedule() -> str | None:
-    """The drift monitor's schedule: quarterly (06:00 on the first day of each quarter) unless
-    ``MES_MONITOR_SCHEDULE`` gives another cron expression, or ``none`` for manual runs only."""
-    value = os.environ.get("MES_MONITOR_SCHEDULE", "0 6 1 1,4,7,10 *").strip()
+def monitor_schedule(configured: str | None = "0 6 1 1,4,7,10 *") -> str | None:
+    """The tutorial's drift monitor's schedule: its configuration's (quarterly, 06:00 on the
+    first day of each quarter) unless ``MES_MONITOR_SCHEDULE`` gives another cron expression, or
+    ``none`` for manual runs only."""
+    value = os.environ.get("MES_MONITOR_SCHEDULE", configured or "none").strip()
     return None if value.lower() in ("", "none") else value
 
 
@@ -66,14 +60,19 @@ def release_schedule() -> str | None:
     return None if value.lower() in ("", "none") else value
 
 
-def alert_recipients_template() -> str:
-    """The recipients, as a template rendered when an alert is sent."""
+def alert_recipients_template(recipients: tuple[str, ...] = ()) -> str:
+    """The recipients, as a template rendered when an alert is sent (a model's own first)."""
+    if recipients:
+        return ", ".join(recipients)
     fallback = os.environ.get("MES_ALERT_RECIPIENTS", DEFAULT_RECIPIENTS)
     return "{{ var.value.get('mes_alert_recipients', '" + fallback + "') }}"
 
 
-def alert_recipients() -> list[str]:
-    """The recipients now (inside a task): the Variable, else the environment, else a default."""
+def alert_recipients(recipients: tuple[str, ...] | list[str] = ()) -> list[str]:
+    """The recipients now (inside a task): the model's own, else the Variable, else the
+    environment, else a default."""
+    if recipients:
+        return list(recipients)
     from airflow.sdk import Variable
 
     fallback = os.environ.get("MES_ALERT_RECIPIENTS", DEFAULT_RECIPIENTS)
@@ -81,9 +80,9 @@ def alert_recipients() -> list[str]:
     return [address.strip() for address in str(value).split(",") if address.strip()]
 
 
-def failure_alert() -> SmtpNotifier:
+def failure_alert(recipients: tuple[str, ...] = ()) -> SmtpNotifier:
     return SmtpNotifier(
-        to=alert_recipients_template(),
+        to=alert_recipients_template(recipients),
         subject=FAILURE_SUBJECT,
         html_content=FAILURE_BODY,
         from_email=SENDER,
@@ -96,32 +95,44 @@ def send_failure_alert(context: Any) -> None:
     failure_alert()(context)
 
 
-def default_args() -> dict[str, Any]:
+class ModelFailureAlert:
+    """The failure alert of one model's DAGs, to that model's recipients."""
+
+    def __init__(self, recipients: tuple[str, ...]) -> None:
+        self.recipients = tuple(recipients)
+
+    def __call__(self, context: Any) -> None:
+        failure_alert(self.recipients)(context)
+
+
+def default_args(recipients: tuple[str, ...] = ()) -> dict[str, Any]:
+    alert = ModelFailureAlert(recipients) if recipients else send_failure_alert
     return {
         "owner": "mlops",
         "retries": int(os.environ.get("MES_TASK_RETRIES", "2")),
         "retry_delay": timedelta(seconds=float(os.environ.get("MES_RETRY_DELAY_SECONDS", "60"))),
-        "on_failure_callback": [send_failure_alert],
+        "on_failure_callback": [alert],
     }
 
 
-def dag_settings() -> dict[str, Any]:
+def dag_settings(recipients: tuple[str, ...] = ()) -> dict[str, Any]:
     """What every DAG of the project shares: no catch-up from its 2017 start, one run at a
-    time, and the default arguments above."""
+    time, and the default arguments above (failure alerts to ``recipients`` when given)."""
     return {
         "start_date": datetime(2017, 1, 1, tzinfo=UTC),
         "catchup": False,
         "max_active_runs": 1,
-        "default_args": default_args(),
+        "default_args": default_args(recipients),
     }
 
 
-def open_workspace():
-    """The monitoring workspace, its MES located by the ``mes_db`` connection (or embedded)."""
+def open_workspace(config=None):
+    """The workspace of a model (default: ``MES_CONFIG``'s), its MES located by the ``mes_db``
+    connection (or embedded)."""
     from include.workflow import Workspace
     from mes_hook import mes_database_url
 
-    return Workspace.open(mes_url=mes_database_url())
+    return Workspace.open(config=config, mes_url=mes_database_url())
 
 
 @contextmanager
