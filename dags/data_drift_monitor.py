@@ -16,6 +16,9 @@ tutorial's fraud model; its store, checks, cadence and recipients come from its 
    the Variable `mes_alert_recipients`) through `smtp_default`: which checks warned, for which
    model and period, a link to this run, the run's log and the period's drift report attached.
    OK ends at `quiet_end`.
+
+The DAG is built by `mes_model_dags.build_monitor_dag` (the plugins folder), as the Airflow DAGs
+of every other model are.
 """
 
 from __future__ import annotations

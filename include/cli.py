@@ -1,47 +1,96 @@
 """Command line for the monitoring core: ``python -m include.cli COMMAND``.
 
-Commands: ``demo``, ``generate``, ``train``, ``evaluate``, ``show``.
+Commands: ``demo``, ``generate``, ``train``, ``register``, ``evaluate``, ``show``, ``check``.
 
 Every command works on the embedded defaults (files under ``$MES_HOME``, default ``./.mes``, and
 the SQLite MES) unless ``MES_DATASETS``, ``MES_MODELS`` or ``MES_DATABASE_URL`` say otherwise.
+The model is ``MES_CONFIG``'s (default: the tutorial's), or ``--config FILE``, or ``--model NAME``
+from the configuration folder ``MES_CONFIG_DIR``.
+
+``check`` exits 0 when every check is OK, 3 on WARNING, 4 on ERROR, 5 when a check is EMPTY;
+any command exits 1 on bad input and 2 on a bad configuration.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 
 import pandas as pd
 
-from include.errors import MonitoringError
+from include.checks import (
+    CheckOutcome,
+    format_table,
+    run_checks,
+    validate_declared_checks,
+    worst_outcome,
+)
+from include.config import MonitoringConfig, config_dir, load_config, load_config_dir
+from include.data.provenance import TUTORIAL_DATASETS
+from include.errors import ConfigurationError, MonitoringError
 from include.mes.store import evaluations_table
 from include.model.registry import load_model
+from include.periods import Period
 from include.workflow import Workspace, evaluate_quarter, generate_tutorial_data, train
+
+EXIT_CODES = {"OK": 0, "WARNING": 3, "ERROR": 4, "EMPTY": 5}
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
-        workspace = Workspace.open()
+        workspace = Workspace.open(config=_chosen_config(args))
     except MonitoringError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     try:
-        args.run(workspace, args)
+        return args.run(workspace, args) or 0
     except MonitoringError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
+    except BrokenPipeError:
+        # The reader went away (``show | head``): what it wanted was printed; stop quietly.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
     finally:
         workspace.close()
-    return 0
+
+
+def _chosen_config(args: argparse.Namespace) -> MonitoringConfig | None:
+    """``--config FILE``, else ``--model NAME`` of the configuration folder, else None
+    (``MES_CONFIG`` or the tutorial's)."""
+    if args.config:
+        return load_config(args.config)
+    if not args.model:
+        return None
+    found = load_config_dir()
+    for item in found:
+        if item.config is not None and item.config.name == args.model:
+            return item.config
+    broken = [f"{item.path.name}: {item.error}" for item in found if item.error]
+    known = sorted(item.config.name for item in found if item.config is not None)
+    raise ConfigurationError(
+        f"no model {args.model!r} in the configuration folder {config_dir()}; its models: "
+        f"{', '.join(known) or 'none'}"
+        + (f"; files that cannot be read: {'; '.join(broken)}" if broken else "")
+    )
 
 
 def _generate(workspace: Workspace, args: argparse.Namespace) -> None:
+    """Write the tutorial's datasets; never over datasets that generate did not write."""
+    config = workspace.config
+    if not config.is_tutorial:
+        print(
+            f"note: generate writes the fraud tutorial's datasets ({', '.join(TUTORIAL_DATASETS)})"
+            f" into {workspace.datasets.describe()}, not the data of the configured model "
+            f"{config.name!r}, which this command never writes"
+        )
     started = time.perf_counter()
     counts = generate_tutorial_data(
         workspace.datasets,
-        workspace.config,
         transactions_per_quarter=args.transactions_per_quarter,
         seed=args.seed,
     )
@@ -59,6 +108,50 @@ def _train(workspace: Workspace, _args: argparse.Namespace) -> None:
         f"{model.metadata['training_period']['name']} ({model.metadata['train_rows']} rows): "
         f"test AUC {metrics['auc']:.3f}, threshold {model.threshold:.3f}; saved in {model.path}"
     )
+
+
+def _register(workspace: Workspace, _args: argparse.Namespace) -> None:
+    """Register the configured external model as a version, its reference profiled once."""
+    from include.model.registry import register_model
+    from include.workflow import reference_rows
+
+    config = workspace.config
+    if config.model.trained_here:
+        print(
+            f"model {config.name!r} has model.source 'train': this project trains it, so there "
+            "is nothing to register; run train instead"
+        )
+        return
+    rows, description = reference_rows(workspace)
+    model = register_model(config, rows, root=workspace.models, reference_description=description)
+    metadata = model.metadata
+    details = metadata[model.source]
+    if model.source == "file":
+        origin = f"file {details['path']} ({details['format']}, SHA-256 {details['sha256'][:12]})"
+    elif model.source == "mlflow":
+        origin = f"MLflow {details['uri']}"
+        if details.get("name"):
+            origin += f" = {details['name']} version {details['version']}"
+        if details.get("run_id"):
+            origin += f", run {details['run_id']}"
+    else:
+        origin = f"scores in column {details['score_column']!r}" + (
+            f", predicted classes in {details['prediction_column']!r}"
+            if details.get("prediction_column")
+            else ""
+        )
+    reference = metadata["reference"]
+    auc = metadata["test_metrics"].get("auc")
+    print(
+        f"registered {config.name} version {model.version} from {origin}; threshold "
+        f"{model.threshold:g}; saved in {model.path}"
+    )
+    print(
+        f"  reference: {reference['rows']:,} rows ({reference['description']}); AUC on it "
+        f"{'n/a' if auc is None else format(auc, '.3f')}"
+    )
+    if reference["small"]:
+        print(f"  warning: small reference. {reference['note']}")
 
 
 def _evaluate(workspace: Workspace, args: argparse.Namespace) -> None:
@@ -94,8 +187,67 @@ def _show(workspace: Workspace, _args: argparse.Namespace) -> None:
             print(evaluations_table(stored).to_string(index=False))
 
 
+def _check(workspace: Workspace, args: argparse.Namespace) -> int:
+    """Run the model's declared checks on one stored evaluation; the exit code says the worst."""
+    config, store = workspace.config, workspace.mes
+    if args.evaluation:
+        evaluation = store.get(args.evaluation)
+        if evaluation.store_name != config.store_name:
+            raise ConfigurationError(
+                f"evaluation {args.evaluation!r} belongs to store {evaluation.store_name!r}, not "
+                f"to {config.store_name!r} of model {config.name!r}: choose the model with "
+                "--model or --config"
+            )
+    else:
+        evaluation = _evaluation_of_period(workspace, args.period)
+    results = run_checks(validate_declared_checks(config.checks, config), evaluation.metrics)
+    outcome = worst_outcome(results)
+    if any(r.outcome is CheckOutcome.EMPTY for r in results) and outcome is CheckOutcome.OK:
+        outcome = CheckOutcome.EMPTY
+    print(
+        f"checks of model {config.name!r} on evaluation {evaluation.evaluation_id} "
+        f"({evaluation.name}, model version {evaluation.model_version}) in store "
+        f"{config.store_name!r} at {store.description}:"
+    )
+    print(format_table(results))
+    print(f"outcome: {outcome.value}")
+    return EXIT_CODES[outcome.value]
+
+
+def _evaluation_of_period(workspace: Workspace, period_text: str | None):
+    """The newest stored evaluation of the period (any model version); the latest when None."""
+    config, store = workspace.config, workspace.mes
+    if period_text is None:
+        latest = store.latest(config.store_name)
+        if latest is None:
+            raise ConfigurationError(
+                f"store {config.store_name!r} at {store.description} holds no evaluation of "
+                f"model {config.name!r}: evaluate a period first"
+            )
+        return latest
+    period = Period.parse(period_text)
+    matching = [
+        e
+        for e in store.evaluations(config.store_name)
+        if (e.period_start.date(), e.period_end.date()) == (period.start, period.end)
+    ]
+    if not matching:
+        held = sorted({e.name for e in store.evaluations(config.store_name)})
+        raise ConfigurationError(
+            f"store {config.store_name!r} holds no evaluation of {period} for model "
+            f"{config.name!r}; it holds {', '.join(held) or 'none'}"
+        )
+    return max(matching, key=lambda e: e.created_at)
+
+
 def _demo(workspace: Workspace, args: argparse.Namespace) -> None:
     """The tutorial end to end: data, the Q1 model, the MES of Q2-Q4, printed."""
+    if not workspace.config.is_tutorial:
+        raise ConfigurationError(
+            f"demo runs the fraud tutorial, but the configured model is "
+            f"{workspace.config.name!r}: run demo with the tutorial's configuration (no "
+            "MES_CONFIG), or train, evaluate and show for your own model"
+        )
     _generate(workspace, args)
     _train(workspace, args)
     args.quarters = None
@@ -104,7 +256,14 @@ def _demo(workspace: Workspace, args: argparse.Namespace) -> None:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m include.cli", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="python -m include.cli",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    model = parser.add_mutually_exclusive_group()
+    model.add_argument("--config", help="the model's configuration file (default: MES_CONFIG)")
+    model.add_argument("--model", help="a model of the configuration folder (MES_CONFIG_DIR)")
     commands = parser.add_subparsers(required=True, metavar="command")
 
     def add(name: str, run, help_text: str) -> argparse.ArgumentParser:
@@ -118,9 +277,21 @@ def _parser() -> argparse.ArgumentParser:
         sub.add_argument("--transactions-per-quarter", type=int, default=20_000)
         sub.add_argument("--seed", type=int, default=2017)
     add("train", _train, "train the model on the reference period and save it")
+    add("register", _register, "register a model trained elsewhere (file, mlflow, predictions)")
     evaluate = add("evaluate", _evaluate, "evaluate periods (default: the configured ones)")
     evaluate.add_argument("quarters", nargs="*", help="periods such as 2017Q2")
     add("show", _show, "print the evaluations of the store")
+    check = add(
+        "check",
+        _check,
+        "run the model's checks on an evaluation; exit 0 only when all are OK "
+        "(3 WARNING, 4 ERROR, 5 EMPTY)",
+    )
+    which = check.add_mutually_exclusive_group()
+    which.add_argument(
+        "period", nargs="?", help="the evaluated period, e.g. 2017Q4 (default: latest)"
+    )
+    which.add_argument("--evaluation", help="an evaluation id instead of a period")
     return parser
 
 

@@ -139,6 +139,11 @@ class MESCheckOperator(BaseBranchOperator):
                     "model_version": evaluation.model_version,
                 }
         outcome = worst_outcome(results)
+        empty = [r for r in results if r.outcome is CheckOutcome.EMPTY]
+        if own and empty and outcome is not CheckOutcome.ERROR:
+            # Nothing to read on the evaluation this run built: that, not a partial OK or
+            # WARNING, is what the run reports (and fails on, below).
+            outcome = CheckOutcome.EMPTY
 
         self.log.info("Checks on %s:\n%s", subject, format_table(results))
         log_at = {CheckOutcome.ERROR: logging.ERROR, CheckOutcome.WARNING: logging.WARNING}
@@ -149,7 +154,6 @@ class MESCheckOperator(BaseBranchOperator):
 
         if outcome is CheckOutcome.ERROR:
             raise AirflowException(_error_message(subject, results))
-        empty = [r for r in results if r.outcome is CheckOutcome.EMPTY]
         if own and empty:
             raise AirflowFailException(_empty_message(subject, empty))
         if outcome is CheckOutcome.WARNING:

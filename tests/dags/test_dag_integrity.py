@@ -131,3 +131,11 @@ def test_the_public_params_have_their_contract_defaults(airflow_db) -> None:
     assert "quarters" in params("recursive_mes")
     monitor = params("data_drift_monitor")
     assert (monitor["quarter"], monitor["drift_threshold"]) == ("2017Q4", 0.45)
+
+
+@pytest.mark.parametrize("path", DAG_FILES, ids=lambda p: p.name)
+def test_the_dag_processor_does_not_skip_the_file(path) -> None:
+    # In safe mode (the default) Airflow parses only files that mention both words.
+    content = path.read_bytes().lower()
+    assert b"dag" in content
+    assert b"airflow" in content

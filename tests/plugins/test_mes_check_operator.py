@@ -71,9 +71,11 @@ def mes_url(postgres_url, monkeypatch) -> str:
     return postgres_url
 
 
-def save_evaluation(url: str | None, metrics: dict[str, float], quarter: str = "2017Q4") -> str:
+def save_evaluation(
+    url: str | None, metrics: dict[str, float], quarter: str = "2017Q4", store: str = "the_MES"
+) -> str:
     record = EvaluationRecord(
-        store_name="the_MES",
+        store_name=store,
         model_name="fraud_authorization",
         model_version="2017Q1-test",
         period=Period.parse(quarter),
@@ -180,6 +182,42 @@ def test_empty_store_is_empty_and_ends_quietly(mes_url, run_monitor):
     assert run.outcome == "EMPTY"
     assert run.evaluation is None
     assert {r["message"] for r in run.results} == {"the store 'the_MES' holds no evaluation"}
+
+
+def test_the_run_s_own_evaluation_is_checked_not_the_store_s_latest(mes_url, run_monitor):
+    built = save_evaluation(mes_url, {"data_drift": 0.51, "auc": 0.8}, quarter="2017Q2")
+    save_evaluation(mes_url, {"data_drift": 0.1, "auc": 0.8}, quarter="2017Q4")
+
+    run = run_monitor(evaluation_id=built)
+
+    assert run.outcome == "WARNING"
+    assert run.evaluation["evaluation_id"] == built
+    assert run.evaluation["name"] == "2017Q2"
+    assert run.tasks["send_warning"] == SUCCESS
+
+
+def test_empty_on_the_run_s_own_evaluation_fails_the_run(mes_url, run_monitor):
+    built = save_evaluation(mes_url, {"auc": 0.8})
+
+    run = run_monitor(evaluation_id=built)
+
+    assert run.state == DagRunState.FAILED
+    assert run.tasks["mes_check"] == FAILED
+    assert "found nothing to judge (EMPTY)" in run.error
+    assert "metric data_drift is missing from the evaluation" in run.error
+    assert run.outcome == "EMPTY"
+
+
+def test_an_evaluation_of_another_store_or_none_at_all_fails(mes_url, run_monitor):
+    other = save_evaluation(mes_url, {"data_drift": 0.1, "auc": 0.8}, store="churn_MES")
+
+    run = run_monitor(evaluation_id=other)
+    assert run.state == DagRunState.FAILED
+    assert "belongs to store 'churn_MES'" in run.error
+
+    run = run_monitor(evaluation_id="no-such-evaluation")
+    assert run.state == DagRunState.FAILED
+    assert "cannot check evaluation 'no-such-evaluation'" in run.error
 
 
 def test_threshold_comes_from_the_templated_param(mes_url, run_monitor):

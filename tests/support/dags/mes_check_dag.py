@@ -22,6 +22,8 @@ with DAG(
     params={
         "drift_threshold": Param(0.45, type="number"),
         "drift_metric": Param("data_drift", type="string"),
+        # Empty: check the store's latest evaluation; else the evaluation "this run built".
+        "evaluation_id": Param("", type="string"),
     },
     doc_md=__doc__,
     tags=["test"],
@@ -37,6 +39,7 @@ with DAG(
             },
             {"name": "auc >= 0.6", "metric": "auc", "hard_min": 0.6},
         ],
+        evaluation_id="{{ params.evaluation_id }}",
         warning_task_ids="send_warning",
         ok_task_ids="quiet_end",
     )
