@@ -17,7 +17,13 @@ from pathlib import Path
 from include.config import MonitoringConfig, load_config
 from include.data.generator import generate_tables
 from include.data.prepare import prepare_transactions
-from include.data.storage import DatasetStore, open_dataset_store, save_tables
+from include.data.provenance import (
+    TUTORIAL_DATASETS,
+    TUTORIAL_PREPARED,
+    check_may_overwrite,
+    record_generated,
+)
+from include.data.storage import TUTORIAL_TABLES, DatasetStore, open_dataset_store
 from include.drift.report import write_drift_report
 from include.errors import EmptyBatchError
 from include.evaluation.evaluate import Evaluation, evaluate_batch
@@ -77,22 +83,28 @@ class Workspace:
 
 def generate_tutorial_data(
     datasets: DatasetStore,
-    config: MonitoringConfig,
+    config: MonitoringConfig | None = None,
     *,
     transactions_per_quarter: int = 5_000,
     seed: int = 2017,
 ) -> dict[str, int]:
-    """Write the three raw tables and the prepared dataset; return their row counts."""
+    """Write the tutorial's datasets (transactions, cardholders, merchants and
+    transactions_prepared) and return their row counts.
+
+    Only these four are written, whatever ``config`` says (it is accepted for the callers' sake
+    and not used). Generating again over datasets generated earlier is fine; any of the four that
+    ``generate`` did not write, or that changed since, is refused (ForeignDatasetError) before
+    anything is generated or written. Each dataset's checksum is recorded as it is written.
+    """
+    del config  # the tutorial's datasets do not depend on the active configuration
+    check_may_overwrite(datasets, TUTORIAL_DATASETS)
     tables = generate_tables(transactions_per_quarter=transactions_per_quarter, seed=seed)
-    save_tables(datasets, tables)
-    prepared = prepare_transactions(tables)
-    datasets.write(config.dataset, prepared)
-    return {
-        "transactions": len(tables.transactions),
-        "cardholders": len(tables.cardholders),
-        "merchants": len(tables.merchants),
-        config.dataset: len(prepared),
-    }
+    frames = {name: getattr(tables, name) for name in TUTORIAL_TABLES}
+    frames[TUTORIAL_PREPARED] = prepare_transactions(tables)
+    for name, frame in frames.items():
+        datasets.write(name, frame)
+        record_generated(datasets, name)
+    return {name: len(frame) for name, frame in frames.items()}
 
 
 def train(workspace: Workspace) -> SavedModel:

@@ -2,13 +2,16 @@
 
 A write goes to a temporary file in the same folder and then replaces the old file in one
 ``os.replace``, so readers see either the old or the new dataset, never a half-written one. A read
-for one period hands the date filter to Parquet, which skips row groups outside the period.
+for one period hands the date filter to Parquet, which skips row groups outside the period. The
+datasets that ``generate`` wrote are recorded, with their checksums, in ``.mes-generated.json``.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pyarrow as pa
@@ -31,6 +34,8 @@ from include.periods import Period
 # Row groups of this size let a period read skip most of a date-ordered file, and be read in
 # parallel.
 ROW_GROUP_ROWS = 131_072
+# Which datasets `generate` wrote, with their checksums (include.data.provenance).
+PROVENANCE_FILE = ".mes-generated.json"
 
 
 class ParquetDatasetStore:
@@ -64,6 +69,23 @@ class ParquetDatasetStore:
         write_atomically(
             target, lambda handle: pq.write_table(table, handle, row_group_size=ROW_GROUP_ROWS)
         )
+
+    def generated_records(self) -> dict[str, dict[str, Any]]:
+        """The provenance records of the datasets that ``generate`` wrote here, by name."""
+        path = self.root / PROVENANCE_FILE
+        try:
+            records = json.loads(path.read_text()).get("datasets", {})
+        except FileNotFoundError:
+            return {}
+        except (OSError, ValueError, AttributeError):
+            return {}  # unreadable: nothing counts as generated, so nothing is overwritten
+        return records if isinstance(records, dict) else {}
+
+    def record_generated(self, name: str, record: dict[str, Any]) -> None:
+        """Keep ``record`` as the provenance of dataset ``name`` (replacing the previous one)."""
+        records = {**self.generated_records(), check_dataset_name(name): record}
+        text = json.dumps({"datasets": records}, indent=2, sort_keys=True).encode()
+        write_atomically(self.root / PROVENANCE_FILE, lambda handle: handle.write(text))
 
     def read(
         self,

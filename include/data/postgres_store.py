@@ -15,6 +15,7 @@ import io
 import json
 import uuid
 from collections.abc import Iterator, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -40,6 +41,7 @@ from include.periods import Period
 CONNECT_TIMEOUT_SECONDS = 10
 COPY_CHUNK_ROWS = 65_536
 _TEMPORARY_PREFIX = "_mes_new_"
+_PROVENANCE_KEY = "mes_generated"
 _MAX_IDENTIFIER_BYTES = 63
 # extra_float_digits = 3: doubles as shortest exact text (PostgreSQL 12+), all digits before.
 _SESSION_SETTINGS = "SET TIME ZONE 'UTC'; SET datestyle = 'ISO, YMD'; SET extra_float_digits = 3"
@@ -82,6 +84,44 @@ class PostgresDatasetStore:
 
     def describe(self) -> str:
         return f"PostgreSQL schema {self.schema} at {self._address()}"
+
+    @property
+    def url(self) -> str:
+        """The database URL, password included: for connecting, never for messages."""
+        return self._url.render_as_string(hide_password=False)
+
+    def generated_records(self) -> dict[str, dict[str, Any]]:
+        """The provenance records of the datasets that ``generate`` wrote here, by name (kept in
+        each table's comment, beside its pandas dtypes)."""
+        with self._cursor("read which datasets were generated") as cursor:
+            cursor.execute(
+                "SELECT c.relname, d.description FROM pg_class c "
+                "JOIN pg_namespace n ON n.oid = c.relnamespace "
+                "JOIN pg_description d ON d.objoid = c.oid AND d.objsubid = 0 "
+                "AND d.classoid = 'pg_class'::regclass "
+                "WHERE n.nspname = %s AND c.relkind = 'r'",
+                [self.schema],
+            )
+            rows = cursor.fetchall()
+        records = {}
+        for name, comment in rows:
+            try:
+                record = json.loads(comment).get(_PROVENANCE_KEY)
+            except (ValueError, AttributeError):
+                continue  # a table commented by someone else
+            if isinstance(record, dict):
+                records[name] = record
+        return records
+
+    def record_generated(self, name: str, record: dict[str, Any]) -> None:
+        """Keep ``record`` as the provenance of dataset ``name``, in its table's comment."""
+        check_dataset_name(name)
+        with self._cursor(f"record dataset {name!r} as generated") as cursor:
+            dtypes = _stored_dtypes(cursor, self.schema, name)
+            cursor.execute(
+                sql.SQL("COMMENT ON TABLE {} IS %s").format(sql.Identifier(self.schema, name)),
+                [json.dumps({"pandas_dtypes": dtypes, _PROVENANCE_KEY: record})],
+            )
 
     def exists(self, name: str) -> bool:
         check_dataset_name(name)
