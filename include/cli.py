@@ -112,7 +112,7 @@ def _train(workspace: Workspace, _args: argparse.Namespace) -> None:
 
 def _register(workspace: Workspace, _args: argparse.Namespace) -> None:
     """Register the configured external model as a version, its reference profiled once."""
-    from include.model.registry import register_model
+    from include.model.registry import list_versions, register_model
     from include.workflow import reference_rows
 
     config = workspace.config
@@ -123,6 +123,7 @@ def _register(workspace: Workspace, _args: argparse.Namespace) -> None:
         )
         return
     rows, description = reference_rows(workspace)
+    existing = set(list_versions(config.name, workspace.models))
     model = register_model(config, rows, root=workspace.models, reference_description=description)
     metadata = model.metadata
     details = metadata[model.source]
@@ -142,9 +143,10 @@ def _register(workspace: Workspace, _args: argparse.Namespace) -> None:
         )
     reference = metadata["reference"]
     auc = metadata["test_metrics"].get("auc")
+    done = "already registered" if model.version in existing else "registered"
     print(
-        f"registered {config.name} version {model.version} from {origin}; threshold "
-        f"{model.threshold:g}; saved in {model.path}"
+        f"{done}: {config.name} version {model.version} from {origin}; threshold "
+        f"{model.threshold:g}; in {model.path}"
     )
     print(
         f"  reference: {reference['rows']:,} rows ({reference['description']}); AUC on it "

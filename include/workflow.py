@@ -14,6 +14,8 @@ from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
+import pandas as pd
+
 from include.config import MonitoringConfig, load_config
 from include.data.generator import generate_tables
 from include.data.prepare import prepare_transactions
@@ -33,6 +35,7 @@ from include.model.registry import (
     list_versions,
     load_model,
     models_root,
+    register_model,
     save_model,
 )
 from include.model.training import train_model
@@ -125,8 +128,9 @@ def prepare_project(
 
     For the tutorial's configuration, a missing dataset is generated; any other configuration
     must bring its own data (reading it fails with what is missing and where). When no model
-    version is saved, one is trained on the reference period. Safe to run again: nothing that
-    exists is rebuilt.
+    version is saved, one is trained on the reference period, or, for a model trained elsewhere
+    (model.source file, mlflow, predictions), registered against the reference rows. Safe to run
+    again: nothing that exists is rebuilt.
     """
     config = workspace.config
     if not workspace.datasets.exists(config.dataset) and config.name == TUTORIAL_MODEL:
@@ -138,7 +142,29 @@ def prepare_project(
         )
     if list_versions(config.name, workspace.models):
         return load_model(config, root=workspace.models)
+    if not config.model.trained_here:
+        rows, description = reference_rows(workspace)
+        return register_model(
+            config, rows, root=workspace.models, reference_description=description
+        )
     return train(workspace)
+
+
+def reference_rows(workspace: Workspace) -> tuple[pd.DataFrame, str]:
+    """The rows an external model is registered against, and a sentence saying what they are.
+
+    The whole reference period of the configured dataset: a model this project did not train
+    has no test split of ours.
+    """
+    config = workspace.config
+    rows = workspace.datasets.read(
+        config.dataset, date_column=config.date_column, period=config.reference
+    )
+    description = (
+        f"reference period {config.reference_period} of dataset {config.dataset!r} in "
+        f"{workspace.datasets.describe()}"
+    )
+    return rows, description
 
 
 def evaluate_quarter(

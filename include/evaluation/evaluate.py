@@ -23,6 +23,7 @@ from include.model.features import (
     feature_frame,
 )
 from include.model.registry import SavedModel
+from include.model.sources import column_classes, column_scores, model_scores
 from include.periods import Period
 
 
@@ -80,8 +81,25 @@ class Evaluation:
 
 
 def predict_proba(model: SavedModel, batch: pd.DataFrame, config: MonitoringConfig) -> np.ndarray:
-    """Probability of the positive class for each row of the batch."""
-    return model.pipeline.predict_proba(feature_frame(batch, config))[:, 1]
+    """Probability of the positive class for each row of the batch.
+
+    From the model (trained, file or MLflow), or, for the predictions source, read from the
+    batch's score column (validated: numbers in [0, 1], none missing).
+    """
+    if model.source == "predictions":
+        return column_scores(batch, model.metadata["predictions"]["score_column"])
+    return model_scores(model.pipeline, feature_frame(batch, config), model.positive_index)
+
+
+def predicted_classes(
+    model: SavedModel, batch: pd.DataFrame, proba: np.ndarray, config: MonitoringConfig
+) -> np.ndarray:
+    """The predicted class (1 = positive) of each row: the batch's prediction column when the
+    predictions source names one, else the probability at or above the model's threshold."""
+    column = (model.metadata.get("predictions") or {}).get("prediction_column")
+    if model.source == "predictions" and column:
+        return column_classes(batch, column, config)
+    return (proba >= model.threshold).astype("int8")
 
 
 def evaluate_batch(
@@ -126,7 +144,7 @@ def evaluate_batch(
         rows = sample_positions(len(batch), config.sample_size, seed=config.model.seed)
         sample = batch.iloc[rows].reset_index(drop=True)
         sample[PROBABILITY_COLUMN] = proba[rows]
-        sample[PREDICTION_COLUMN] = (proba[rows] >= model.threshold).astype("int8")
+        sample[PREDICTION_COLUMN] = predicted_classes(model, batch, proba, config)[rows]
     analysis = None
     if drift:
         analysis = analyse_drift(
