@@ -26,6 +26,7 @@ import os
 import pickle
 import re
 import shutil
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -193,7 +194,7 @@ def load_file_model(path: Path, file_format: str, trusted: list[str] | None = No
     """Unpickle a model file; only ever called on a file whose SHA-256 was just checked."""
     if file_format == "skops":
         try:
-            import skops.io as sio
+            sio = _import_skops()
         except ImportError:
             raise ModelIntegrityError(
                 f"{path} was saved with skops, which is not installed: pip install skops"
@@ -223,9 +224,7 @@ def _unpickle(path: Path, details: dict[str, Any], version: str) -> Any:
 
 def skops_untrusted_types(path: Path) -> list[str]:
     """Types a skops file needs trusted; recorded at registration, the user's act of trust."""
-    import skops.io as sio
-
-    return sorted(sio.get_untrusted_types(file=path))
+    return sorted(_import_skops().get_untrusted_types(file=path))
 
 
 def model_scores(model: Any, features: pd.DataFrame, positive_index: int = 1) -> np.ndarray:
@@ -363,9 +362,7 @@ def resolve_mlflow_model(uri: str, tracking_uri: str | None) -> dict[str, Any]:
     ``models:/name@alias``, ``models:/name/latest`` and ``models:/name/<stage>`` are resolved to
     the version they point at, so the registered version never moves when the alias does.
     """
-    from mlflow import MlflowClient
-    from mlflow.exceptions import MlflowException
-
+    mlflow = _import_mlflow()
     details: dict[str, Any] = {
         "uri": uri,
         "tracking_uri": tracking_uri or os.environ.get("MLFLOW_TRACKING_URI"),
@@ -374,7 +371,7 @@ def resolve_mlflow_model(uri: str, tracking_uri: str | None) -> dict[str, Any]:
         "run_id": None,
     }
     where = details["tracking_uri"]
-    client = MlflowClient(tracking_uri=where, registry_uri=where)
+    client = mlflow.MlflowClient(tracking_uri=where, registry_uri=where)
     models = _MODELS_URI.match(uri)
     runs = _RUNS_URI.match(uri)
     try:
@@ -401,7 +398,7 @@ def resolve_mlflow_model(uri: str, tracking_uri: str | None) -> dict[str, Any]:
             details.update(run_id=runs["run_id"], model_uri=uri)
         else:
             details["model_uri"] = uri
-    except MlflowException as exc:
+    except mlflow.exceptions.MlflowException as exc:
         raise ConfigurationError(
             f"MLflow cannot resolve model.uri {uri} at {details['tracking_uri'] or 'the default'} "
             f"tracking URI: {exc.message}; check the URI, the alias and model.tracking_uri"
@@ -412,23 +409,20 @@ def resolve_mlflow_model(uri: str, tracking_uri: str | None) -> dict[str, Any]:
 
 def _mlflow_flavor(model_uri: str, tracking_uri: str | None) -> str:
     """``sklearn`` when the model has that flavor (it keeps predict_proba), else ``pyfunc``."""
-    import mlflow
-
+    mlflow = _import_mlflow()
     with _mlflow_uris(tracking_uri):
         info = mlflow.models.get_model_info(model_uri)
     return "sklearn" if "sklearn" in (info.flavors or {}) else "pyfunc"
 
 
 def _load_mlflow(details: dict[str, Any], version: str) -> Any:
-    import mlflow
-    from mlflow.exceptions import MlflowException
-
+    mlflow = _import_mlflow()
     try:
         with _mlflow_uris(details["tracking_uri"]):
             if details["flavor"] == "sklearn":
                 return mlflow.sklearn.load_model(details["model_uri"])
             return PyfuncScorer(mlflow.pyfunc.load_model(details["model_uri"]))
-    except MlflowException as exc:
+    except mlflow.exceptions.MlflowException as exc:
         raise ModelIntegrityError(
             f"model version {version}: MLflow cannot load {details['model_uri']} from "
             f"{details['tracking_uri'] or 'the default tracking URI'}: {exc.message}"
@@ -438,8 +432,7 @@ def _load_mlflow(details: dict[str, Any], version: str) -> Any:
 @contextlib.contextmanager
 def _mlflow_uris(tracking_uri: str | None) -> Iterator[None]:
     """Point MLflow's module-level tracking and registry URIs at ``tracking_uri`` for a moment."""
-    import mlflow
-
+    mlflow = _import_mlflow()
     if tracking_uri is None:
         yield
         return
@@ -653,6 +646,26 @@ def _auc_drops(
 def _source_libraries(source: str) -> dict[str, str]:
     if source != "mlflow":
         return {}
-    import mlflow
-
+    mlflow = _import_mlflow()
     return {"mlflow": mlflow.__version__}
+
+
+def _import_mlflow() -> Any:
+    """``mlflow`` with its sklearn and pyfunc flavors, imported quietly (see ``_import_skops``)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)
+        import mlflow
+        import mlflow.exceptions
+        import mlflow.pyfunc
+        import mlflow.sklearn
+    return mlflow
+
+
+def _import_skops() -> Any:
+    """``skops.io``, imported quietly: on import it reads every attribute of loaded modules, and
+    under Airflow each deprecated lazy attribute warns, a thousand lines in a task's log."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)
+        import skops.io
+
+    return skops.io
