@@ -199,8 +199,7 @@ def load_file_model(path: Path, file_format: str, trusted: list[str] | None = No
             raise ModelIntegrityError(
                 f"{path} was saved with skops, which is not installed: pip install skops"
             ) from None
-        if trusted is None:
-            trusted = sio.get_untrusted_types(file=path)
+        # Only the types recorded when the user registered the file are trusted.
         return sio.load(path, trusted=trusted)
     if file_format == "joblib":
         import joblib
