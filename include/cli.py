@@ -33,7 +33,13 @@ from include.errors import ConfigurationError, MonitoringError
 from include.mes.store import evaluations_table
 from include.model.registry import load_model
 from include.periods import Period
-from include.workflow import Workspace, evaluate_quarter, generate_tutorial_data, train
+from include.workflow import (
+    Workspace,
+    evaluate_quarter,
+    generate_tutorial_data,
+    prepare_project,
+    train,
+)
 
 EXIT_CODES = {"OK": 0, "WARNING": 3, "ERROR": 4, "EMPTY": 5}
 
@@ -157,7 +163,11 @@ def _register(workspace: Workspace, _args: argparse.Namespace) -> None:
 
 
 def _evaluate(workspace: Workspace, args: argparse.Namespace) -> None:
-    model = load_model(workspace.config, root=workspace.models)
+    if workspace.config.model.trained_here:
+        model = load_model(workspace.config, root=workspace.models)
+    else:
+        # A model trained elsewhere is registered on first use, as the DAGs do.
+        model = prepare_project(workspace)
     for quarter in args.quarters or workspace.config.batch_periods:
         evaluation_id, evaluation = evaluate_quarter(workspace, quarter, model=model)
         metrics = evaluation.metrics()

@@ -25,6 +25,7 @@ from include.data.provenance import (
     check_may_overwrite,
     record_generated,
 )
+from include.data.sources import RowSource, open_reference_rows, open_rows
 from include.data.storage import TUTORIAL_TABLES, DatasetStore, open_dataset_store
 from include.drift.report import write_drift_report
 from include.errors import EmptyBatchError
@@ -75,6 +76,12 @@ class Workspace:
             reports=Path(reports or os.environ.get("MES_REPORTS") or mes_home() / "reports"),
         )
 
+    @property
+    def rows(self) -> RowSource:
+        """Where the model's rows live: ``data`` of its configuration, else its dataset of the
+        dataset store."""
+        return open_rows(self.config, self.datasets)
+
     def report_path(self, evaluation: Evaluation) -> Path:
         """Where the drift report of an evaluation is written."""
         name = f"{evaluation.period.name}_{evaluation.model_version}.html".replace("/", "_")
@@ -113,9 +120,7 @@ def generate_tutorial_data(
 def train(workspace: Workspace) -> SavedModel:
     """Train on the reference period, save the version, and return it loaded and verified."""
     config = workspace.config
-    data = workspace.datasets.read(
-        config.dataset, date_column=config.date_column, period=config.reference
-    )
+    data = workspace.rows.read(period=config.reference)
     trained = train_model(data, config)
     save_model(trained, workspace.models)
     return load_model(config, trained.metadata["version"], workspace.models)
@@ -133,7 +138,7 @@ def prepare_project(
     again: nothing that exists is rebuilt.
     """
     config = workspace.config
-    if not workspace.datasets.exists(config.dataset) and config.name == TUTORIAL_MODEL:
+    if config.is_tutorial and config.data is None and not workspace.datasets.exists(config.dataset):
         generate_tutorial_data(
             workspace.datasets,
             config,
@@ -153,18 +158,22 @@ def prepare_project(
 def reference_rows(workspace: Workspace) -> tuple[pd.DataFrame, str]:
     """The rows an external model is registered against, and a sentence saying what they are.
 
-    The whole reference period of the configured dataset: a model this project did not train
-    has no test split of ours.
+    The named reference dataset (``reference_dataset``), else the whole reference period of the
+    model's data: a model this project did not train has no test split of ours.
     """
     config = workspace.config
-    rows = workspace.datasets.read(
-        config.dataset, date_column=config.date_column, period=config.reference
-    )
-    description = (
-        f"reference period {config.reference_period} of dataset {config.dataset!r} in "
-        f"{workspace.datasets.describe()}"
-    )
-    return rows, description
+    named = open_reference_rows(config, workspace.datasets)
+    if named is not None:
+        return named.read(), f"reference dataset {named.describe()}"
+    source = workspace.rows
+    rows = source.read(period=config.reference)
+    if rows.empty:
+        raise EmptyBatchError(
+            f"no rows in the reference period {config.reference} ({config.reference.start} <= "
+            f"{config.date_column} < {config.reference.end}) of {source.describe()}: set "
+            "reference_period to a period your data covers, or name a reference_dataset"
+        )
+    return rows, f"reference period {config.reference_period} of {source.describe()}"
 
 
 def evaluate_quarter(
@@ -184,15 +193,13 @@ def evaluate_quarter(
     config = workspace.config
     period = Period.parse(quarter)
     model = model or load_model(config, root=workspace.models)
+    source = workspace.rows
     with stage("read"):
-        batch = workspace.datasets.read(
-            config.dataset, date_column=config.date_column, period=period
-        )
+        batch = source.read(period=period)
     if batch.empty:
         raise EmptyBatchError(
-            f"no rows for {period} in dataset {config.dataset!r} ({period.start} <= "
-            f"{config.date_column} < {period.end}) of {workspace.datasets.describe()}: "
-            "check the period, or load that period's data first"
+            f"no rows for {period} ({period.start} <= {config.date_column} < {period.end}) in "
+            f"{source.describe()}: check the period, or load that period's data first"
         )
     with stage("quality gate"):
         expectations = ReferenceExpectations.from_dict(model.metadata["quality_expectations"])

@@ -191,16 +191,58 @@ class AlertSettings(BaseModel):
 
 
 class DriftSettings(BaseModel):
-    """How drift is measured (SPEC section 3)."""
+    """How drift is measured and when a feature is flagged (SPEC section 3).
+
+    A feature is flagged when a change of its distribution or of its missing share is both
+    significant (p-value after ``correction`` at most ``alpha``) and material (effect size at or
+    above its threshold); with fewer than ``min_rows_for_effect_size`` values on a side, on
+    significance alone. The defaults were chosen from ``benchmarks/drift_flags.py`` (see
+    ``include/drift/rule.py`` and ``benchmarks/README.md``).
+    """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     sample_size: int = Field(
         25_000, ge=100, description="domain classifier: at most this many rows from each side"
     )
-    alpha: float = Field(0.05, gt=0.0, lt=1.0, description="a p-value at or below flags drift")
-    psi_threshold: float = Field(0.2, gt=0.0, description="a PSI above this flags drift")
-    correction: Literal["none", "bonferroni", "benjamini-hochberg"] = "none"
+    alpha: float = Field(
+        0.05, gt=0.0, lt=1.0, description="an adjusted p-value at or below this is significant"
+    )
+    correction: Literal["none", "bonferroni", "holm", "benjamini-hochberg"] = Field(
+        "benjamini-hochberg",
+        description="multiple-testing correction across every feature's tests of a batch",
+    )
+    wasserstein_threshold: float = Field(
+        0.1,
+        ge=0.0,
+        description="numeric: Wasserstein distance / reference IQR at or above this is material",
+    )
+    jensen_shannon_threshold: float = Field(
+        0.05,
+        ge=0.0,
+        description="categorical: Jensen–Shannon distance (bits) at or above this is material",
+    )
+    missing_threshold: float = Field(
+        0.2, ge=0.0, description="missing share: Cohen's h at or above this is material"
+    )
+    min_rows_for_effect_size: int = Field(
+        1_000,
+        ge=0,
+        description="below this many values on a side, effect sizes are not used: significance "
+        "alone flags",
+    )
+    rare_category_share: float = Field(
+        0.005,
+        ge=0.0,
+        lt=1.0,
+        description="categories under this share of the reference are grouped into (other)",
+    )
+    max_categories: int = Field(
+        50, ge=1, description="at most this many reference categories are kept apart"
+    )
+    psi_threshold: float = Field(
+        0.2, gt=0.0, description="a PSI above this is reported (psi_drifted); it flags nothing"
+    )
     seed: int = 1337
 
 
@@ -422,7 +464,7 @@ def _resolve_paths(raw: dict[str, Any], folder: Path) -> dict[str, Any]:
         if isinstance(value, dict) and isinstance(value.get("path"), str):
             path = Path(value["path"]).expanduser()
             if not path.is_absolute():
-                resolved[section] = {**value, "path": str(folder / path)}
+                resolved[section] = {**value, "path": os.path.normpath(folder / path)}
     return resolved
 
 
