@@ -8,5 +8,7 @@ sorts each column once); categorical ones take counts.
 - ``psi``: population stability index, on given shares or on the reference's deciles.
 - ``chi_square``: Pearson chi-square test of homogeneity on counts.
 - ``corrections``: multiple-testing corrections of p-values.
+- ``proportions``: two-proportion test and Cohen's h (a change of the missing share).
+- ``jensen_shannon``: Jensen–Shannon distance between category distributions.
 - ``ecdf`` and ``binning``: the merged empirical CDFs and the bins the statistics read.
 """

@@ -22,6 +22,15 @@ def test_bonferroni_multiplies_by_the_number_of_tests_capped_at_one():
     np.testing.assert_array_equal(adjusted, np.minimum(PVALUES * 7, 1.0))
 
 
+def test_holm_steps_down_from_the_smallest_pvalue():
+    adjusted = adjust_pvalues(PVALUES, "holm")
+
+    # sorted: 0.0·7, 0.001·6, 0.03·5, 0.04·4, 0.04·3 (raised to 0.16), 0.5·2, 0.9·1 (raised to 1)
+    np.testing.assert_allclose(adjusted, [0.006, 0.16, 0.15, 1.0, 0.16, 1.0, 0.0])
+    assert np.all(adjusted >= PVALUES)
+    assert np.all(adjusted <= adjust_pvalues(PVALUES, "bonferroni"))
+
+
 @pytest.mark.parametrize("size", [2, 5, 40])
 def test_benjamini_hochberg_equals_scipy(size):
     rng = np.random.default_rng(size)
@@ -35,7 +44,7 @@ def test_benjamini_hochberg_equals_scipy(size):
     assert np.all(adjusted >= pvalues)
 
 
-@pytest.mark.parametrize("method", ["none", "bonferroni", "benjamini-hochberg"])
+@pytest.mark.parametrize("method", ["none", "bonferroni", "holm", "benjamini-hochberg"])
 def test_nan_pvalues_pass_through_and_are_not_counted(method):
     with_nan = np.array([0.01, np.nan, 0.02, np.nan, 0.5])
     tested = with_nan[~np.isnan(with_nan)]
@@ -53,7 +62,7 @@ def test_single_and_no_pvalue():
 
 
 def test_unknown_method_and_invalid_pvalues_are_refused():
-    with pytest.raises(ValueError, match="unknown correction 'holm'"):
-        adjust_pvalues(PVALUES, "holm")
+    with pytest.raises(ValueError, match="unknown correction 'sidak'"):
+        adjust_pvalues(PVALUES, "sidak")
     with pytest.raises(ValueError, match="between 0 and 1"):
         adjust_pvalues([0.5, 1.5], "bonferroni")
