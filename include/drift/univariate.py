@@ -1,11 +1,14 @@
 """Univariate drift: each feature of a batch against the model's reference profile, on all rows.
 
-Numeric features get the Kolmogorov–Smirnov test, the Wasserstein distance and the PSI over the
-reference's deciles, all on finite values (missing and infinite values are counted apart).
-Categorical features get the chi-square test on counts and the PSI over categories, missing
-values being a category of their own, with new and vanished categories listed. One
-multiple-testing correction is applied across all features' p-values together. A feature is
-flagged when its adjusted p-value is at most ``alpha`` or its PSI exceeds ``psi_threshold``.
+Numeric features get the Kolmogorov–Smirnov test, the Wasserstein distance (also divided by the
+reference's spread: the effect size) and the PSI over the reference's deciles, all on finite
+values (missing and infinite values are counted apart). Categorical features get the chi-square
+test on counts, the Jensen–Shannon distance (the effect size) and the PSI, on categories grouped
+as :mod:`include.drift.categories` says (missing values a category of their own, rare ones
+``(other)``, unseen ones ``(new)``), with new and vanished categories listed. Every feature's
+missing share is compared by a two-proportion test and Cohen's h. One multiple-testing correction
+is applied across all these p-values together; a feature is flagged when a change is both
+significant and material, as :mod:`include.drift.rule` says.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from include.drift.categories import group_categories
 from include.drift.columns import (
     MISSING_CATEGORY,
     check_features,
@@ -30,18 +34,23 @@ from include.drift.reference import (
     ReferenceProfile,
     build_reference_profile,
 )
+from include.drift.rule import DriftRule
 from include.drift.stats.binning import bin_shares
 from include.drift.stats.chi_square import chi_square_counts
-from include.drift.stats.corrections import CORRECTIONS, Correction, adjust_pvalues
+from include.drift.stats.corrections import adjust_pvalues
 from include.drift.stats.ecdf import joint_ecdf
+from include.drift.stats.jensen_shannon import jensen_shannon_distance
 from include.drift.stats.ks import ks_two_sample
+from include.drift.stats.proportions import two_proportions
 from include.drift.stats.psi import decile_psi, population_stability_index
-from include.drift.stats.wasserstein import wasserstein_distance
+from include.drift.stats.wasserstein import reference_spread, wasserstein_distance
 from include.errors import EmptyBatchError
 
 __all__ = [
+    "DriftRule",
     "FeatureDrift",
     "ReferenceProfile",
+    "apply_rule",
     "build_reference_profile",
     "univariate_drift",
 ]
@@ -49,8 +58,9 @@ __all__ = [
 TOP_CATEGORIES = 20
 """A categorical histogram shows this many categories at most; the rest are ``(others)``."""
 OTHERS = "(others)"
-SMALL_SAMPLE = 100
-"""Below this many values on a side, the result carries a note: the PSI is noisy."""
+_UNTRUSTED = "the effect size is mostly chance and is not used"
+LISTED_CATEGORIES = 100
+"""New and vanished categories listed at most (most frequent first); the counts say how many."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -60,14 +70,24 @@ class FeatureDrift:
     Numeric features fill ``ks_statistic``/``ks_pvalue`` (small p = drift), ``wasserstein``
     (feature units, large = drift) and ``psi`` over the reference deciles, on finite values;
     ``*_infinite`` count the ±inf values left out. Categorical features fill
-    ``chi2_statistic``/``chi2_pvalue``/``chi2_dof`` and ``psi`` over categories, and list
-    ``new_categories`` (in the batch, not in the reference; most frequent first) and
-    ``vanished_categories``. A statistic that cannot be computed (no finite value on a side) is
-    None and ``note`` says why; ``note`` also warns of samples too small to read the PSI.
+    ``chi2_statistic``/``chi2_pvalue``/``chi2_dof``, ``psi`` and the Jensen–Shannon distance
+    over grouped categories (rare ones ``(other)``, unseen ones ``(new)``), and list
+    ``new_categories`` (in the batch, not in the reference; most frequent first, at most 100 of
+    ``new_category_count``; ``new_share`` is their share of the batch) and
+    ``vanished_categories`` (at most 100). A statistic that cannot be computed (no finite value
+    on a side) is None and ``note`` says why.
 
-    ``pvalue_adjusted`` is the test's p-value after the multiple-testing correction (the raw one
-    when the correction is ``none``). ``pvalue_drifted``: adjusted p ≤ alpha; ``psi_drifted``:
-    PSI > threshold; ``drifted``: either.
+    The flag (:mod:`include.drift.rule`): ``effect_size`` is the Wasserstein distance over the
+    reference's spread (numeric, ``effect_size_measure`` says which spread) or the
+    Jensen–Shannon distance (categorical); ``pvalue_adjusted`` the distribution test's p-value
+    after the multiple-testing correction. ``pvalue_drifted``: adjusted p ≤ alpha (significant);
+    ``material``: effect size ≥ its threshold, None when ``effect_size_trusted`` is false (a
+    side too small for the effect size to mean anything: ``flag_basis`` then says
+    "significance alone" and ``note`` why); ``distribution_drifted``: significant and, when
+    trusted, material. The missing share: ``missing_share_change`` (current − reference),
+    ``missing_effect_size`` (Cohen's h), ``missing_pvalue`` and ``missing_pvalue_adjusted``,
+    ``missing_drifted`` by the same rule. ``drifted``: the distribution or the missing share
+    drifted. ``psi_drifted`` (PSI > ``psi_threshold``) is reported but flags nothing by itself.
 
     ``histogram`` compares the shares of reference and current. Numeric: ``edges`` (23 values,
     the first −inf and the last +inf: the outer bins are open; bins closed on the right),
@@ -92,12 +112,26 @@ class FeatureDrift:
     chi2_statistic: float | None = None
     chi2_pvalue: float | None = None
     chi2_dof: int | None = None
+    jensen_shannon: float | None = None
     pvalue_adjusted: float | None = None
+    effect_size: float | None = None
+    effect_size_measure: str | None = None
+    effect_size_trusted: bool = True
+    missing_share_change: float = 0.0
+    missing_effect_size: float = 0.0
+    missing_pvalue: float | None = None
+    missing_pvalue_adjusted: float | None = None
     new_categories: tuple[str, ...] = ()
+    new_category_count: int = 0
+    new_share: float | None = None
     vanished_categories: tuple[str, ...] = ()
     pvalue_drifted: bool = False
+    material: bool | None = None
+    distribution_drifted: bool = False
+    missing_drifted: bool = False
     psi_drifted: bool = False
     drifted: bool = False
+    flag_basis: str | None = None
     histogram: Mapping[str, Any] | None = None
     note: str | None = None
 
@@ -115,33 +149,51 @@ def univariate_drift(
     profile: ReferenceProfile,
     current: pd.DataFrame,
     *,
-    alpha: float = 0.05,
-    psi_threshold: float = 0.2,
-    correction: Correction = "none",
+    rule: DriftRule | None = None,
+    **settings: Any,
 ) -> list[FeatureDrift]:
     """Drift of every feature of ``profile`` in ``current`` (all rows), in the profile's order.
 
-    Raises :class:`DataValidationError` naming a feature that is absent from ``current`` or
-    holds non-numbers where numbers are expected, :class:`EmptyBatchError` for a batch without
-    rows, and ValueError for settings out of range.
+    ``rule`` holds the thresholds (:class:`DriftRule` defaults when None); keyword ``settings``
+    (``alpha=0.01``, ``correction="holm"``, …) replace single fields of it. Raises
+    :class:`DataValidationError` naming a feature that is absent from ``current`` or holds
+    non-numbers where numbers are expected, :class:`EmptyBatchError` for a batch without rows,
+    and ValueError for settings out of range.
     """
-    if not 0 < alpha < 1:
-        raise ValueError(f"alpha must lie between 0 and 1, got {alpha}")
-    if not psi_threshold > 0:
-        raise ValueError(f"psi_threshold must be > 0, got {psi_threshold}")
-    if correction not in CORRECTIONS:
-        raise ValueError(f"unknown correction {correction!r}; use one of {', '.join(CORRECTIONS)}")
+    rule = replace(rule or DriftRule(), **settings)
     check_features(current, list(profile.features), "current")
     if len(current) == 0:
         raise EmptyBatchError("the current batch has no rows: there is no drift to measure")
     measured = [_numeric_drift(f, current[f.name]) for f in profile.numeric]
-    measured += [_categorical_drift(f, current[f.name]) for f in profile.categorical]
+    measured += [_categorical_drift(f, current[f.name], rule) for f in profile.categorical]
+    return apply_rule(measured, rule)
+
+
+def apply_rule(measured: list[FeatureDrift], rule: DriftRule) -> list[FeatureDrift]:
+    """Flag measured features by ``rule``: the correction across every distribution and
+    missing-share p-value together, then significance and materiality per feature. Reads only
+    the raw statistics, so it may be applied again with another rule."""
     raw = [math.nan if d.pvalue is None else d.pvalue for d in measured]
-    adjusted = adjust_pvalues(np.array(raw, dtype=np.float64), correction)
+    raw += [math.nan if d.missing_pvalue is None else d.missing_pvalue for d in measured]
+    adjusted = adjust_pvalues(np.array(raw, dtype=np.float64), rule.correction)
+    count = len(measured)
     return [
-        _flagged(drift, pvalue, alpha, psi_threshold)
-        for drift, pvalue in zip(measured, adjusted, strict=True)
+        _flagged(drift, adjusted[i], adjusted[count + i], rule) for i, drift in enumerate(measured)
     ]
+
+
+def _missing_test(reference_missing: int, reference_rows: int, series: pd.Series) -> dict:
+    """The missing share's change: difference, Cohen's h and the two-proportion p-value (None
+    when neither side has a missing value, or both have only: nothing to test, and nothing to
+    count in the multiple-testing correction)."""
+    current_missing = int(series.isna().sum())
+    test = two_proportions(reference_missing, reference_rows, current_missing, len(series))
+    nothing_to_test = reference_missing + current_missing in (0, reference_rows + len(series))
+    return {
+        "missing_share_change": test.difference,
+        "missing_effect_size": test.cohens_h,
+        "missing_pvalue": None if nothing_to_test else test.pvalue,
+    }
 
 
 def _numeric_drift(reference: NumericReference, series: pd.Series) -> FeatureDrift:
@@ -157,6 +209,7 @@ def _numeric_drift(reference: NumericReference, series: pd.Series) -> FeatureDri
         "reference_infinite": reference.infinite,
         "current_infinite": column.infinite,
         "histogram": _numeric_histogram(reference, cur),
+        **_missing_test(reference.missing, reference.rows, series),
     }
     empty = [
         side for side, values in (("reference", ref), ("current batch", cur)) if not values.size
@@ -165,54 +218,76 @@ def _numeric_drift(reference: NumericReference, series: pd.Series) -> FeatureDri
         return FeatureDrift(
             **common,
             note=f"no finite value in the {' nor in the '.join(empty)} (all missing or "
-            "infinite): the statistics cannot be computed",
+            "infinite): the distribution cannot be compared; its missing share can",
         )
     ecdf = joint_ecdf(ref, cur)  # merged once, read by both the KS test and the distance
     ks = ks_two_sample(ref, cur, ecdf=ecdf)
     wasserstein = wasserstein_distance(ref, cur, ecdf=ecdf)
     psi, _ = decile_psi(ref, cur)
+    spread = reference_spread(ref)
     notes = []
     if ref[0] == ref[-1]:
-        notes.append("the reference holds a single value, so the deciles collapse to one edge")
-    notes += _small_sample_notes(ref.size, cur.size, "finite values")
+        notes.append(
+            "the reference holds a single value, so the deciles collapse to one edge and any "
+            "change of value is material"
+        )
     return FeatureDrift(
         **common,
         ks_statistic=ks.statistic,
         ks_pvalue=ks.pvalue,
         wasserstein=wasserstein,
         psi=psi,
+        effect_size=None if spread is None else wasserstein / spread[0],
+        effect_size_measure="wasserstein / reference "
+        + ("spread (constant)" if spread is None else spread[1]),
         note="; ".join(notes) or None,
     )
 
 
-def _categorical_drift(reference: CategoricalReference, series: pd.Series) -> FeatureDrift:
+def _categorical_drift(
+    reference: CategoricalReference, series: pd.Series, rule: DriftRule
+) -> FeatureDrift:
     current_counts = count_categories(series)
     reference_counts = dict(zip(reference.categories, reference.counts, strict=True))
-    new = tuple(c for c in current_counts if c not in reference_counts)
+    new = [c for c in current_counts if c not in reference_counts]  # most frequent first
     categories = [*reference.categories, *new]
     ref = np.array([reference_counts.get(c, 0) for c in categories], dtype=np.int64)
     cur = np.array([current_counts.get(c, 0) for c in categories], dtype=np.int64)
-    chi2 = chi_square_counts(ref, cur)
-    ref_shares, cur_shares = ref / ref.sum(), cur / cur.sum()
+    grouped = group_categories(
+        reference_counts,
+        current_counts,
+        rare_share=rule.rare_category_share,
+        max_categories=rule.max_categories,
+    )
+    chi2 = chi_square_counts(grouped.reference, grouped.current)
+    group_ref = grouped.reference / grouped.reference.sum()
+    group_cur = grouped.current / grouped.current.sum()
     notes = []
     if len(categories) == 1:
         notes.append("a single category on both sides: there is nothing to compare")
-    notes += _small_sample_notes(int(ref.sum()), int(cur.sum()), "rows")
+    missing = MISSING_CATEGORY
+    vanished = [c for c in reference.categories if c not in current_counts]
     return FeatureDrift(
         feature=reference.name,
         kind="categorical",
         reference_rows=reference.rows,
         current_rows=len(series),
-        reference_missing_share=reference_counts.get(MISSING_CATEGORY, 0) / reference.rows,
-        current_missing_share=current_counts.get(MISSING_CATEGORY, 0) / len(series),
+        reference_missing_share=reference_counts.get(missing, 0) / reference.rows,
+        current_missing_share=current_counts.get(missing, 0) / len(series),
         chi2_statistic=chi2.statistic,
         chi2_pvalue=chi2.pvalue,
         chi2_dof=chi2.dof,
-        psi=population_stability_index(ref_shares, cur_shares),
-        new_categories=new,
-        vanished_categories=tuple(c for c in reference.categories if c not in current_counts),
-        histogram=_category_histogram(categories, ref_shares, cur_shares),
+        psi=population_stability_index(group_ref, group_cur),
+        jensen_shannon=jensen_shannon_distance(group_ref, group_cur),
+        effect_size=jensen_shannon_distance(group_ref, group_cur),
+        effect_size_measure="jensen-shannon distance",
+        new_categories=tuple(new[:LISTED_CATEGORIES]),
+        new_category_count=len(new),
+        new_share=sum(current_counts[c] for c in new) / len(series),
+        vanished_categories=tuple(vanished[:LISTED_CATEGORIES]),
+        histogram=_category_histogram(categories, ref / ref.sum(), cur / cur.sum()),
         note="; ".join(notes) or None,
+        **_missing_test(reference_counts.get(missing, 0), reference.rows, series),
     )
 
 
@@ -247,24 +322,70 @@ def _category_histogram(
     return histogram
 
 
-def _small_sample_notes(reference_size: int, current_size: int, what: str) -> list[str]:
-    return [
-        f"only {size} {what} in the {side}: the PSI of so few is large by chance, read the p-value"
-        for side, size in (("reference", reference_size), ("current batch", current_size))
-        if size < SMALL_SAMPLE
-    ]
-
-
-def _flagged(drift: FeatureDrift, pvalue: float, alpha: float, threshold: float) -> FeatureDrift:
+def _flagged(
+    drift: FeatureDrift, pvalue: float, missing_pvalue: float, rule: DriftRule
+) -> FeatureDrift:
+    """Apply the rule to both changes of a feature (:mod:`include.drift.rule`)."""
     adjusted = None if math.isnan(pvalue) else float(pvalue)
-    pvalue_drifted = adjusted is not None and adjusted <= alpha
-    psi_drifted = drift.psi is not None and drift.psi > threshold
+    missing_adjusted = None if math.isnan(missing_pvalue) else float(missing_pvalue)
+    rows = (drift.reference_rows, drift.current_rows)
+    values = rows if drift.kind == "categorical" else _finite_values(drift)
+    # the distribution's effect size reads the values compared, the missing share's all rows
+    trusted = rule.trusts_effect_size(*values) if adjusted is not None else True
+    missing_trusted = rule.trusts_effect_size(*rows)
+    significant = adjusted is not None and adjusted <= rule.alpha
+    material = None
+    if trusted and drift.effect_size is not None:
+        threshold = (
+            rule.wasserstein_threshold if drift.kind == "numeric" else rule.jensen_shannon_threshold
+        )
+        material = drift.effect_size >= threshold
+    elif trusted and drift.wasserstein is not None:  # a constant reference: any change counts
+        material = drift.wasserstein > 0
+    distribution_drifted = significant and material is not False
+    missing_significant = missing_adjusted is not None and missing_adjusted <= rule.alpha
+    missing_material = abs(drift.missing_effect_size) >= rule.missing_threshold
+    missing_drifted = missing_significant and (missing_material or not missing_trusted)
+    notes = [part for part in (drift.note or "").split("; ") if part and _UNTRUSTED not in part]
+    if not (trusted and missing_trusted):
+        what, sizes = ("finite values", values) if not trusted else ("rows", rows)
+        if drift.kind == "categorical":
+            what = "rows"
+        small = [
+            f"{size:,} {what} in the {side}"
+            for side, size in zip(("reference", "current batch"), sizes, strict=True)
+            if size < rule.min_rows_for_effect_size
+        ]
+        notes.append(
+            f"only {' and '.join(small)} (fewer than {rule.min_rows_for_effect_size:,}): "
+            f"{_UNTRUSTED}, the flag rests on the p-value alone"
+        )
     return replace(
         drift,
         pvalue_adjusted=adjusted,
-        pvalue_drifted=pvalue_drifted,
-        psi_drifted=psi_drifted,
-        drifted=pvalue_drifted or psi_drifted,
+        missing_pvalue_adjusted=missing_adjusted,
+        pvalue_drifted=significant,
+        material=material,
+        distribution_drifted=distribution_drifted,
+        missing_drifted=missing_drifted,
+        psi_drifted=drift.psi is not None and drift.psi > rule.psi_threshold,
+        drifted=distribution_drifted or missing_drifted,
+        effect_size_trusted=trusted and missing_trusted,
+        flag_basis="significance and effect size"
+        if trusted and missing_trusted
+        else "significance alone",
+        note="; ".join(notes) or None,
+    )
+
+
+def _finite_values(drift: FeatureDrift) -> tuple[int, int]:
+    """Finite values compared on each side of a numeric feature."""
+    return tuple(
+        round(rows * (1 - missing)) - (infinite or 0)
+        for rows, missing, infinite in (
+            (drift.reference_rows, drift.reference_missing_share, drift.reference_infinite),
+            (drift.current_rows, drift.current_missing_share, drift.current_infinite),
+        )
     )
 
 

@@ -60,7 +60,7 @@ def test_numeric_statistics_equal_scipy_on_the_finite_values(rng, size):
     reference[:10], current[:20], current[20:23] = np.nan, np.nan, [np.inf, -np.inf, np.inf]
     finite_ref, finite_cur = reference[np.isfinite(reference)], current[np.isfinite(current)]
 
-    drift = numeric(reference, current)
+    drift = numeric(reference, current, correction="none")
 
     expected = stats.ks_2samp(finite_ref, finite_cur)
     assert drift.kind == "numeric"
@@ -158,7 +158,7 @@ def test_correction_is_applied_across_all_features(rng):
     )
     options = {"numeric": ["a", "b"], "categorical": ["c"]}
 
-    raw = drift_of(*frames, **options)
+    raw = drift_of(*frames, **options, correction="none")
     bonferroni = drift_of(*frames, **options, correction="bonferroni")
     bh = drift_of(*frames, **options, correction="benjamini-hochberg")
 
@@ -179,8 +179,12 @@ def test_untestable_features_do_not_count_in_the_correction(rng):
 
     a, gone = drift_of(*frames, numeric=["a", "gone"], correction="bonferroni")
 
-    assert a.pvalue_adjusted == a.ks_pvalue
+    # tested: a's distribution and gone's missing share; neither a's missing share (none on
+    # either side) nor gone's distribution (no value in the batch) counts
+    assert a.pvalue_adjusted == min(1.0, a.ks_pvalue * 2)
+    assert a.missing_pvalue is None
     assert gone.pvalue_adjusted is None
+    assert gone.missing_pvalue_adjusted == min(1.0, gone.missing_pvalue * 2)
 
 
 # --- edge cases -----------------------------------------------------------------------------
@@ -289,7 +293,7 @@ def test_an_empty_batch_and_bad_settings_are_refused():
     for options, message in (
         ({"alpha": 0}, "alpha must lie between 0 and 1"),
         ({"psi_threshold": -1}, "psi_threshold must be > 0"),
-        ({"correction": "holm"}, "unknown correction 'holm'"),
+        ({"correction": "sidak"}, "unknown correction 'sidak'"),
     ):
         with pytest.raises(ValueError, match=message):
             univariate_drift(profile, pd.DataFrame({"x": [1.0]}), **options)

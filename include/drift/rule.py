@@ -1,0 +1,96 @@
+"""When a feature is flagged "drifted": a change both significant and material (SPEC section 3).
+
+Each feature is tested for two changes: of its distribution (numeric: Kolmogorov–Smirnov on the
+finite values; categorical: chi-square on grouped category counts) and of its missing share
+(two-proportion test). A change is *significant* when its p-value, adjusted across every test of
+the batch, is at most ``alpha``, and *material* when its effect size reaches a threshold that
+means the same at every sample size:
+
+- numeric distribution: Wasserstein distance divided by the reference's IQR (std when the IQR is
+  0) — how far values moved, in units of the reference's spread;
+- categorical distribution: Jensen–Shannon distance (bits, 0…1) over grouped categories;
+- missing share: Cohen's h of the two shares.
+
+A p-value alone flags trivial shifts on a million rows; an effect size alone flags chance on a
+few dozen. Where a side holds fewer than ``min_rows_for_effect_size`` values the effect size is
+mostly noise: the flag rests on significance alone and the record says so.
+
+The defaults come from ``benchmarks/drift_flags.py`` (table in ``benchmarks/README.md``): at
+every size from 100 to 1,000,000 rows a side they flag at most alpha of undrifted features and,
+from 1,000 rows, detect at least 95 % of the small material shifts it plants.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from include.drift.stats.corrections import CORRECTIONS, Correction
+
+ALPHA = 0.05
+CORRECTION: Correction = "benjamini-hochberg"
+"""Benjamini–Hochberg: Holm detected fewer of the planted shifts at 1,000 rows for no measured
+gain in false flags (which the materiality rule already keeps below alpha)."""
+WASSERSTEIN_THRESHOLD = 0.1
+"""Wasserstein / reference IQR: 0.1 = a tenth of the IQR (0.135 standard deviations of a normal
+distribution). The benchmark's smallest material shifts (location +0.25 sd, scale × 1.5) score
+0.18 and 0.30; the tutorial's card_latitude (PSI 0.006) scores under 0.05."""
+JENSEN_SHANNON_THRESHOLD = 0.05
+"""Jensen–Shannon distance (bits), Evidently's default: a 10-point move between two of four
+categories scores about 0.1; a third of that is noise at 1,000 rows."""
+MISSING_THRESHOLD = 0.2
+"""Cohen's h, Cohen's "small" change: 0 → 1 % missing, 10 → 14 %, 50 → 60 %."""
+MIN_ROWS_FOR_EFFECT_SIZE = 1_000
+"""Below this many values on a side, the 95th percentile of an undrifted feature's effect size
+exceeds its threshold (benchmark calibration table): the effect size is not used."""
+RARE_CATEGORY_SHARE = 0.005
+MAX_CATEGORIES = 50
+"""Categories below 0.5 % of the reference rows, or beyond its 50 largest, are grouped into
+``(other)`` (unseen ones into ``(new)``) before the chi-square test and the distances."""
+PSI_THRESHOLD = 0.2
+"""A PSI above this is reported (``psi_drifted``), as the usual reading of "a significant
+shift"; it no longer flags a feature by itself."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class DriftRule:
+    """The thresholds of the flag; defaults and their reasons in the module docstring."""
+
+    alpha: float = ALPHA
+    correction: Correction = CORRECTION
+    wasserstein_threshold: float = WASSERSTEIN_THRESHOLD
+    jensen_shannon_threshold: float = JENSEN_SHANNON_THRESHOLD
+    missing_threshold: float = MISSING_THRESHOLD
+    min_rows_for_effect_size: int = MIN_ROWS_FOR_EFFECT_SIZE
+    rare_category_share: float = RARE_CATEGORY_SHARE
+    max_categories: int = MAX_CATEGORIES
+    psi_threshold: float = PSI_THRESHOLD
+
+    def __post_init__(self) -> None:
+        if not 0 < self.alpha < 1:
+            raise ValueError(f"alpha must lie between 0 and 1, got {self.alpha}")
+        if not self.psi_threshold > 0:
+            raise ValueError(f"psi_threshold must be > 0, got {self.psi_threshold}")
+        if self.correction not in CORRECTIONS:
+            raise ValueError(
+                f"unknown correction {self.correction!r}; use one of {', '.join(CORRECTIONS)}"
+            )
+        for name in ("wasserstein_threshold", "jensen_shannon_threshold", "missing_threshold"):
+            if not getattr(self, name) >= 0:
+                raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
+        if self.min_rows_for_effect_size < 0 or self.max_categories < 1:
+            raise ValueError("min_rows_for_effect_size must be >= 0 and max_categories >= 1")
+        if not 0 <= self.rare_category_share < 1:
+            raise ValueError(
+                f"rare_category_share must lie in [0, 1), got {self.rare_category_share}"
+            )
+
+    @classmethod
+    def from_settings(cls, settings: Any) -> DriftRule:
+        """The rule of a configuration's ``DriftSettings`` (any object with these attributes)."""
+        names = cls.__dataclass_fields__
+        return cls(**{name: getattr(settings, name) for name in names if hasattr(settings, name)})
+
+    def trusts_effect_size(self, *sizes: int) -> bool:
+        """Whether every side holds enough values for its effect size to mean something."""
+        return min(sizes) >= self.min_rows_for_effect_size
