@@ -13,7 +13,8 @@ means the same at every sample size:
 
 A p-value alone flags trivial shifts on a million rows; an effect size alone flags chance on a
 few dozen. Where a side holds fewer than ``min_rows_for_effect_size`` values the effect size is
-mostly noise: the flag rests on significance alone and the record says so.
+mostly noise: the flag rests on significance alone and the record says so (the size compared is
+the harmonic mean of the two sides, see :meth:`DriftRule.trusts_effect_size`).
 
 The defaults come from ``benchmarks/drift_flags.py`` (table in ``benchmarks/README.md``): at
 every size from 100 to 1,000,000 rows a side they flag at most alpha of undrifted features and,
@@ -91,6 +92,15 @@ class DriftRule:
         names = cls.__dataclass_fields__
         return cls(**{name: getattr(settings, name) for name in names if hasattr(settings, name)})
 
-    def trusts_effect_size(self, *sizes: int) -> bool:
-        """Whether every side holds enough values for its effect size to mean something."""
-        return min(sizes) >= self.min_rows_for_effect_size
+    def trusts_effect_size(self, reference_size: int, current_size: int) -> bool:
+        """Whether the two sides hold enough values for an effect size to mean something: their
+        harmonic mean ``2·n·m / (n + m)`` reaches ``min_rows_for_effect_size``.
+
+        The chance spread of a two-sample effect size follows ``1/n + 1/m``, so the harmonic mean
+        is the size of two equal sides that would be as noisy (how the threshold was measured):
+        600 reference rows against 3,000 count as 1,000 a side, 19 against a million as 38.
+        """
+        if min(reference_size, current_size) <= 0:
+            return False
+        harmonic = 2 * reference_size * current_size / (reference_size + current_size)
+        return harmonic >= self.min_rows_for_effect_size

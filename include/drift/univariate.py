@@ -351,14 +351,10 @@ def _flagged(
         what, sizes = ("finite values", values) if not trusted else ("rows", rows)
         if drift.kind == "categorical":
             what = "rows"
-        small = [
-            f"{size:,} {what} in the {side}"
-            for side, size in zip(("reference", "current batch"), sizes, strict=True)
-            if size < rule.min_rows_for_effect_size
-        ]
         notes.append(
-            f"only {' and '.join(small)} (fewer than {rule.min_rows_for_effect_size:,}): "
-            f"{_UNTRUSTED}, the flag rests on the p-value alone"
+            f"only {sizes[0]:,} {what} in the reference and {sizes[1]:,} in the current batch "
+            f"(worth fewer than {rule.min_rows_for_effect_size:,} a side): {_UNTRUSTED}, the "
+            "flag rests on the p-value alone"
         )
     return replace(
         drift,
