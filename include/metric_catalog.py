@@ -53,9 +53,13 @@ FEATURE_METRICS = (
     "chi2_statistic",
     "chi2_pvalue",
     "pvalue_adjusted",
+    "effect_size",
+    "missing_share_change",
     "drift_importance",
 )
-"""Per-feature metrics, named ``<statistic>:<feature>`` (e.g. ``psi:card_age``)."""
+"""Per-feature metrics, named ``<statistic>:<feature>`` (e.g. ``psi:card_age``). ``effect_size``
+is the Wasserstein distance over the reference's IQR (numeric) or the Jensen–Shannon distance
+(categorical); ``missing_share_change`` the current minus the reference missing share."""
 
 PREFIXED_PERFORMANCE = ("performance_change",)
 """Per-performance-metric metrics, named ``<prefix>:<metric>`` (e.g. ``performance_change:auc``)."""

@@ -7,6 +7,7 @@ Everything is kept with the evaluation; every scalar is also a named metric a ch
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
@@ -22,6 +23,7 @@ from include.drift.domain_classifier import (
     domain_classifier_drift,
     riskiest_features,
 )
+from include.drift.rule import DriftRule
 from include.drift.univariate import FeatureDrift, univariate_drift
 from include.mes.records import json_safe
 from include.model.features import PREDICTION_COLUMN, PROBABILITY_COLUMN, predictions_frame
@@ -37,6 +39,8 @@ FEATURE_METRICS = (
     "chi2_statistic",
     "chi2_pvalue",
     "pvalue_adjusted",
+    "effect_size",
+    "missing_share_change",
 )
 
 
@@ -166,23 +170,14 @@ def analyse_drift(
             sample_size=settings.sample_size,
             seed=settings.seed,
         )
+    rule = DriftRule.from_settings(settings)
     with stage("univariate drift"):
-        features = univariate_drift(
-            model.feature_profile,
-            batch,
-            alpha=settings.alpha,
-            psi_threshold=settings.psi_threshold,
-            correction=settings.correction,
-        )
+        features = univariate_drift(model.feature_profile, batch, rule=rule)
     with stage("prediction drift"):
-        probability, predicted_class = _prediction_drift(model, proba, config)
+        probability, predicted_class = _prediction_drift(model, proba, rule)
     model_importance = dict(model.metadata.get("feature_importances", {}))
     return DriftAnalysis(
-        reference={
-            "model_version": model.version,
-            "period": model.metadata["training_period"]["name"],
-            "rows": len(model.reference),
-        },
+        reference=describe_reference(model, rule),
         current={"period": period.name, "rows": len(batch)},
         settings=settings.model_dump(),
         data_drift=data_drift,
@@ -195,15 +190,53 @@ def analyse_drift(
     )
 
 
+SMALL_REFERENCE_NOTE = (
+    "the reference holds {rows} rows: the drift statistics compare against very few rows; only "
+    "large changes can be told apart from chance; effect sizes are not used (fewer than "
+    "{limit} rows, whatever the batch), each feature is flagged on its p-value alone"
+)
+
+
+def describe_reference(model: SavedModel, rule: DriftRule) -> dict[str, Any]:
+    """What the batch is compared with: the model version, period, description, rows, and
+    whether the reference is small, with what that means (``note``).
+
+    Model versions that record no ``reference`` in their metadata (trained before it was
+    recorded) compared against the test split of their training period: its rows are read from
+    the reference profile. A reference is small when its metadata says so or when it holds fewer
+    rows than the drift rule needs for effect sizes.
+    """
+    period = model.metadata["training_period"]["name"]
+    recorded = model.metadata.get("reference")
+    recorded = recorded if isinstance(recorded, Mapping) else {}
+    rows = recorded.get("rows")
+    if not isinstance(rows, int) or isinstance(rows, bool):
+        rows = model.feature_profile.rows
+    description = recorded.get("description") or f"the test split of the training period {period}"
+    notes = [recorded["note"]] if recorded.get("note") else []
+    # effect sizes need a harmonic mean of both sides' rows of min_rows_for_effect_size, which
+    # no batch reaches against a reference of fewer than half of it
+    limit = math.ceil(rule.min_rows_for_effect_size / 2)
+    too_few = rows < limit
+    if too_few:
+        notes.append(SMALL_REFERENCE_NOTE.format(rows=f"{rows:,}", limit=f"{limit:,}"))
+    return {
+        "model_version": model.version,
+        "period": period,
+        "description": description,
+        "rows": rows,
+        "small": bool(recorded.get("small")) or too_few,
+        "effect_sizes_used": not too_few,
+        "note": "; ".join(notes) or None,
+    }
+
+
 def _prediction_drift(
-    model: SavedModel, proba: np.ndarray, config: MonitoringConfig
+    model: SavedModel, proba: np.ndarray, rule: DriftRule
 ) -> tuple[FeatureDrift, FeatureDrift]:
     """Drift of the predicted probability (KS, PSI) and of the predicted class shares (chi²)."""
     drift = univariate_drift(
-        model.prediction_profile,
-        predictions_frame(proba, model.threshold),
-        alpha=config.drift.alpha,
-        psi_threshold=config.drift.psi_threshold,
+        model.prediction_profile, predictions_frame(proba, model.threshold), rule=rule
     )
     by_name = {d.feature: d for d in drift}
     return by_name[PROBABILITY_COLUMN], by_name[PREDICTION_COLUMN]

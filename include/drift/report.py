@@ -168,15 +168,36 @@ def _flags(feature: Mapping[str, Any], settings: Mapping[str, Any]) -> str:
     flags = []
     if feature.get("pvalue_drifted"):
         flags.append(_badge(f"p ≤ {alpha:g}" if alpha else "p-value", "warn"))
+    if feature.get("material") is True:
+        flags.append(_badge(f"material ({_effect_text(feature, settings)})", "warn"))
+    elif feature.get("material") is False and feature.get("pvalue_drifted"):
+        flags.append(_badge(f"not material ({_effect_text(feature, settings)})", "info"))
+    if feature.get("flag_basis") == "significance alone":
+        flags.append(_badge("significance alone: too few rows for an effect size", "info"))
     if feature.get("psi_drifted"):
-        flags.append(_badge(f"PSI > {psi_threshold:g}" if psi_threshold else "PSI", "warn"))
+        flags.append(_badge(f"PSI > {psi_threshold:g}" if psi_threshold else "PSI", "info"))
     before = _number(feature.get("reference_missing_share"))
     after = _number(feature.get("current_missing_share"))
     if before is not None and after is not None and abs(after - before) >= 0.01:
-        flags.append(_badge(f"missing {percent(before)} → {percent(after)}", "info"))
+        kind = "warn" if feature.get("missing_drifted") else "info"
+        flags.append(_badge(f"missing {percent(before)} → {percent(after)}", kind))
     if feature.get("note"):
         flags.append(_badge(str(feature["note"]), "info"))
     return " ".join(flags)
+
+
+def _effect_text(feature: Mapping[str, Any], settings: Mapping[str, Any]) -> str:
+    """The effect size beside its threshold, e.g. "W/IQR 0.31 ≥ 0.1"."""
+    numeric = feature.get("kind") == "numeric"
+    name = "W/IQR" if numeric else "JS"
+    threshold = _number(
+        settings.get("wasserstein_threshold" if numeric else "jensen_shannon_threshold")
+    )
+    value = _number(feature.get("effect_size"))
+    shown = f"{name} {format_statistic(value)}" if value is not None else name
+    if threshold is None or value is None:
+        return shown
+    return f"{shown} {'≥' if value >= threshold else '<'} {threshold:g}"
 
 
 def _category_list(values: list[str]) -> str:
@@ -203,15 +224,43 @@ def _header(analysis: Mapping[str, Any], title: str) -> str:
     if settings:
         correction = settings.get("correction")
         method = "" if correction in (None, "none") else f" ({esc(correction)} corrected)"
-        thresholds = (
-            f"<div><dt>Thresholds</dt><dd>p ≤ {format_number(settings.get('alpha'))}{method}, "
-            f"PSI &gt; {format_number(settings.get('psi_threshold'))}</dd></div>"
+        effects = [
+            ("W/IQR", settings.get("wasserstein_threshold")),
+            ("JS", settings.get("jensen_shannon_threshold")),
+            ("missing h", settings.get("missing_threshold")),
+        ]
+        material = ", ".join(
+            f"{name} ≥ {format_number(value)}" for name, value in effects if value is not None
         )
+        thresholds = (
+            f"<div><dt>Drifted when</dt><dd>p ≤ {format_number(settings.get('alpha'))}{method}"
+            + (f" and {esc(material)}" if material else "")
+            + "</dd></div>"
+        )
+    description = reference.get("description")
     return (
         f"<header><h1>{esc(title)}</h1><dl class='meta'>"
         f"<div><dt>Model version</dt><dd>{esc(reference.get('model_version') or NA)}</dd></div>"
         f"{side('Reference', reference)}{side('Current', current)}{thresholds}"
-        "</dl></header>"
+        "</dl>"
+        + (f"<p class='muted'>Reference: {esc(description)}</p>" if description else "")
+        + _small_reference(reference)
+        + "</header>"
+    )
+
+
+def _small_reference(reference: Mapping[str, Any]) -> str:
+    """A warning that stands out when the reference is small, saying what that means."""
+    if not reference.get("small"):
+        return ""
+    rows = format_number(reference.get("rows"))
+    note = reference.get("note") or (
+        f"the reference holds {rows} rows: the drift statistics compare against very few rows; "
+        "only large changes can be told apart from chance"
+    )
+    return (
+        '<section class="block small-reference"><h2>Small reference: '
+        f"{rows} rows</h2><p>{esc(note)}.</p></section>"
     )
 
 
@@ -351,7 +400,8 @@ def _feature_table(features: list[Mapping[str, Any]], settings: Mapping[str, Any
     adjusted = "" if correction in (None, "none") else f", {esc(correction)}"
     head = (
         "<tr><th>Feature</th><th>Kind</th><th class='num'>PSI</th><th class='num'>KS / χ²</th>"
-        f"<th class='num'>p-value (adj.{adjusted})</th><th class='num'>Wasserstein</th>"
+        f"<th class='num'>p-value (adj.{adjusted})</th><th class='num'>Effect size</th>"
+        "<th class='num'>Wasserstein</th>"
         "<th class='num'>Drift imp.</th><th class='num'>Model imp.</th><th>Flags</th>"
         "<th>New categories</th></tr>"
     )
@@ -366,6 +416,7 @@ def _feature_table(features: list[Mapping[str, Any]], settings: Mapping[str, Any
             f"<td class='num'>{format_statistic(feature.get('psi'))}</td>",
             f"<td class='num'>{esc(_test_statistic(feature))}</td>",
             f"<td class='num'>{format_pvalue(_pvalue(feature))}</td>",
+            f"<td class='num'>{format_statistic(feature.get('effect_size'))}</td>",
             f"<td class='num'>{format_number(feature.get('wasserstein'))}</td>",
             f"<td class='num'>{format_statistic(feature.get('drift_importance'))}</td>",
             f"<td class='num'>{format_statistic(feature.get('model_importance'))}</td>",
@@ -375,7 +426,10 @@ def _feature_table(features: list[Mapping[str, Any]], settings: Mapping[str, Any
         rows.append(f'<tr class="{"drifted" if drifted else ""}">{"".join(cells)}</tr>')
     return (
         '<section class="block" id="features"><h2>Per-feature drift</h2>'
-        "<p class='muted'>On all rows. Drifted features first, then by PSI.</p>"
+        "<p class='muted'>On all rows. Drifted features first, then by PSI. A feature drifts "
+        "when a change of its distribution or of its missing share is significant and "
+        "material (effect size: Wasserstein distance over the reference IQR, or Jensen–Shannon "
+        "distance over grouped categories).</p>"
         f'<div class="scroll"><table class="features"><thead>{head}</thead>'
         f"<tbody>{''.join(rows)}</tbody></table></div></section>"
     )
@@ -517,6 +571,7 @@ th {{ font-size: 12px; color: var(--muted); font-weight: 600; }}
 .badge.drift {{ background: var(--drift); color: #fff; }}
 .badge.warn {{ background: #fbe3d4; color: #8a3300; }}
 .badge.info {{ background: #e8eef3; color: #36516a; }}
+.small-reference {{ border-left: 5px solid var(--drift); background: #fdf1ea; }}
 .legend {{ font-size: 13px; color: var(--muted); }}
 .legend .dot, .legend .swatch {{ display: inline-block; width: 11px; height: 11px;
   margin: 0 5px -1px 10px; border-radius: 50%; }}

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+from types import SimpleNamespace
 
 import pytest
 
 from include.data.batches import select_period
-from include.drift.analysis import analyse_drift
+from include.drift.analysis import analyse_drift, describe_reference
+from include.drift.rule import DriftRule
 from include.evaluation.evaluate import predict_proba
 from include.periods import Period
 
@@ -44,6 +46,9 @@ def test_q4_is_flagged_on_card_age_and_card_fico_score(analyses) -> None:
         assert q4[feature].pvalue_drifted
     assert not q4["purchase_amount"].psi_drifted
     assert not q4["card_reward_program"].psi_drifted
+    # significant on 20,000 rows but immaterial (PSI about 0.006): no longer flagged
+    assert not q4["card_latitude"].drifted
+    assert q4["card_latitude"].material is False
     top_two = sorted(
         analyses["2017Q4"].data_drift.feature_importance.items(), key=lambda item: -item[1]
     )[:2]
@@ -61,6 +66,9 @@ def test_every_scalar_is_a_metric_a_check_can_read(analyses, tutorial_config) ->
         "ks_pvalue:card_fico_score",
         "chi2_pvalue:card_reward_program",
         "drift_importance:card_age",
+        "effect_size:card_age",
+        "effect_size:card_reward_program",
+        "missing_share_change:card_age",
         "prediction_drift_psi",
         "prediction_drift_chi2_pvalue",
         "drifted_features",
@@ -102,3 +110,45 @@ def test_the_analysis_is_stored_as_json(analyses) -> None:
     assert all(
         {"feature", "kind", "psi", "drift_importance", "model_importance"} <= set(r) for r in rows
     )
+
+
+def _model(metadata: dict, profile_rows: int) -> SimpleNamespace:
+    return SimpleNamespace(
+        version="v1",
+        metadata={"training_period": {"name": "2017Q1"}, **metadata},
+        feature_profile=SimpleNamespace(rows=profile_rows),
+    )
+
+
+def test_a_recorded_small_reference_is_carried_with_what_it_means() -> None:
+    recorded = {
+        "description": "the user's reference dataset weather_2012.csv",
+        "rows": 19,
+        "small": True,
+        "note": "only 19 reference rows",
+    }
+
+    reference = describe_reference(_model({"reference": recorded}, 19), DriftRule())
+
+    assert reference["description"] == recorded["description"]
+    assert (reference["rows"], reference["small"], reference["effect_sizes_used"]) == (
+        19,
+        True,
+        False,
+    )
+    assert reference["note"].startswith("only 19 reference rows; the reference holds 19 rows")
+    assert "effect sizes are not used" in reference["note"]
+
+
+def test_an_older_model_version_compares_with_the_test_split_of_its_training_period() -> None:
+    reference = describe_reference(_model({}, 40_000), DriftRule())
+
+    assert reference["description"] == "the test split of the training period 2017Q1"
+    assert (reference["rows"], reference["small"], reference["note"]) == (40_000, False, None)
+
+
+def test_the_stored_analysis_says_what_the_reference_is(analyses) -> None:
+    reference = analyses["2017Q4"].to_dict()["reference"]
+    assert {"description", "rows", "small", "note", "effect_sizes_used"} <= set(reference)
+    assert reference["rows"] == 600  # the test split of 3,000 Q1 rows
+    assert reference["effect_sizes_used"] is True

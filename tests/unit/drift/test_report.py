@@ -433,3 +433,27 @@ def test_a_failed_write_leaves_the_previous_report_and_no_temporary_file(
         write_drift_report(analysis, target)
     assert target.read_text() == "previous"
     assert [p.name for p in tmp_path.iterdir()] == ["report.html"]
+
+
+def test_a_small_reference_is_shown_prominently_with_what_it_means(analysis) -> None:
+    analysis["reference"].update(
+        rows=19,
+        small=True,
+        description="the user's reference dataset",
+        note="the reference holds 19 rows: the drift statistics compare against very few rows; "
+        "only large changes can be told apart from chance; effect sizes are not used",
+    )
+    analysis["features"][0].update(flag_basis="significance alone")
+
+    text = " ".join(parse(render_drift_report(analysis)).text)
+
+    assert "Small reference: 19 rows" in text
+    assert "only large changes can be told apart from chance" in text
+    assert "Reference: the user's reference dataset" in text
+    assert "significance alone: too few rows for an effect size" in text
+
+
+def test_a_large_reference_gets_no_warning(analysis) -> None:
+    analysis["reference"].update(small=False, note=None)
+
+    assert "Small reference" not in render_drift_report(analysis)
