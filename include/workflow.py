@@ -8,6 +8,7 @@ else the embedded SQLite file). Airflow tasks build the same workspace from thei
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
@@ -228,9 +229,14 @@ def summarise(workspace: Workspace, evaluation_id: str, evaluation: Evaluation) 
         "quarter": evaluation.period.name,
         "model_version": evaluation.model_version,
         "rows": evaluation.row_count,
-        "auc": metrics.get("auc"),
-        "data_drift": metrics.get("data_drift"),
+        # Undefined metrics (an AUC with one class) are None here: XCom is JSON, NaN is not.
+        "auc": _finite(metrics.get("auc")),
+        "data_drift": _finite(metrics.get("data_drift")),
         "drifted_features": drift.drifted_features if drift else [],
         "quality": (evaluation.quality or {}).get("summary"),
         "drift_report": str(workspace.report_path(evaluation)) if drift else None,
     }
+
+
+def _finite(value: float | None) -> float | None:
+    return value if value is not None and math.isfinite(value) else None
