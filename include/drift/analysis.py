@@ -86,7 +86,9 @@ class DriftAnalysis:
                 feature.feature
             )
         for name, values in self.performance.items():
-            metrics[f"performance_change:{name}"] = values["change"]
+            metrics[f"performance_change:{name}"] = values.get("change")
+            if "significant" in values:
+                metrics[f"performance_change_significant:{name}"] = float(values["significant"])
         return {k: float(v) for k, v in metrics.items() if _is_number(v)}
 
     def feature_rows(self) -> list[dict[str, Any]]:
@@ -242,20 +244,68 @@ def _prediction_drift(
     return by_name[PROBABILITY_COLUMN], by_name[PREDICTION_COLUMN]
 
 
+_Z95 = 1.959963984540054
+
+
 def performance_drift(
-    reference: Mapping[str, float], current: Mapping[str, float] | None
-) -> dict[str, dict[str, float | None]]:
-    """Each performance metric of the batch beside the reference's (its test split)."""
+    reference: Mapping[str, float],
+    current: Mapping[str, float] | None,
+    *,
+    undefined: Mapping[str, str] | None = None,
+) -> dict[str, dict[str, Any]]:
+    """Each performance metric of the batch beside the reference's (its test split).
+
+    A metric the batch cannot define (``undefined``: metric → reason) is listed with its reason,
+    no current value and no change: a change is never made up from an undefined metric.
+
+    A metric with 95 % intervals (``<metric>_ci_low``/``_ci_high``) gets ``significant``: whether
+    the change is beyond what the batches' sizes explain. With the reference's interval too, it is
+    a two-sided z-test at 5 % of the difference of two independent estimates, each standard error
+    read off its interval (width / 3.92); without it (models registered before intervals), whether
+    the reference value lies outside the batch's interval.
+    """
     if not current:
         return {}
-    drift = {}
+    drift: dict[str, dict[str, Any]] = {}
     for name, value in current.items():
+        if name.endswith(("_ci_low", "_ci_high")):
+            continue
         if name not in reference or not _is_number(value):
             continue
         before = reference[name]
         change = value - before if _is_number(before) else None
         drift[name] = {"reference": before, "current": value, "change": change}
+        bounds = _interval(current, name)
+        if bounds is None or change is None:
+            continue
+        drift[name].update(current_ci_low=bounds[0], current_ci_high=bounds[1])
+        reference_bounds = _interval(reference, name)
+        if reference_bounds is not None:
+            drift[name].update(
+                reference_ci_low=reference_bounds[0], reference_ci_high=reference_bounds[1]
+            )
+            spread = math.hypot(
+                (bounds[1] - bounds[0]) / (2 * _Z95),
+                (reference_bounds[1] - reference_bounds[0]) / (2 * _Z95),
+            )
+            significant = abs(change) > _Z95 * spread
+        else:
+            significant = not bounds[0] <= before <= bounds[1]
+        drift[name]["significant"] = bool(significant)
+    for name, reason in (undefined or {}).items():
+        if name in reference:
+            drift[name] = {
+                "reference": reference[name],
+                "current": None,
+                "change": None,
+                "undefined": reason,
+            }
     return drift
+
+
+def _interval(metrics: Mapping[str, Any], name: str) -> tuple[float, float] | None:
+    low, high = metrics.get(f"{name}_ci_low"), metrics.get(f"{name}_ci_high")
+    return (float(low), float(high)) if _is_number(low) and _is_number(high) else None
 
 
 def _is_number(value: Any) -> bool:

@@ -1,18 +1,29 @@
-"""Score one batch with a saved model and measure it: performance, column statistics, a sample."""
+"""Score one batch with a saved model and measure it: performance, column statistics, a sample.
+
+What the record says besides the numbers (stored in its ``labels``, text → text):
+
+- ``undefined:<metric>``: why a performance metric is absent (``no positive in the batch``);
+- ``note:<topic>``: a warning about the numbers: ``note:auc`` (an AUC from one or two rows of a
+  class), ``note:in_sample`` (the batch overlaps the rows the model was trained on, or an external
+  model's reference period), ``note:duplicate_ids`` (exact duplicate rows dropped).
+
+The metrics ``in_sample`` (1/0) and ``duplicate_rows_dropped`` let a check read the same facts.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
+from datetime import date
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from include.config import MonitoringConfig
-from include.drift.analysis import DriftAnalysis, analyse_drift
-from include.errors import EmptyBatchError
+from include.drift.analysis import DriftAnalysis, analyse_drift, performance_drift
+from include.errors import DataValidationError, EmptyBatchError
 from include.evaluation.metrics import PerformanceMetrics, binary_metrics
 from include.evaluation.profile import ColumnStatistics, column_statistics, sample_positions
 from include.mes.records import EvaluationRecord
@@ -40,14 +51,32 @@ class Evaluation:
     sample: pd.DataFrame
     quality: dict[str, Any] | None = None
     drift: DriftAnalysis | None = None
+    in_sample: bool | None = None  # None: the model records no period to compare with
+    duplicates: dict[str, Any] | None = None  # None: no id column to find them by
+    notes: dict[str, str] = field(default_factory=dict)  # topic → warning (see the module doc)
 
     @property
     def labelled(self) -> bool:
         return self.performance is not None
 
+    @property
+    def undefined_metrics(self) -> dict[str, str]:
+        """Performance metric → why this batch cannot define it."""
+        return dict(self.performance.undefined) if self.performance is not None else {}
+
+    @property
+    def all_notes(self) -> dict[str, str]:
+        """Every warning about the numbers: the metrics' own (``auc``) and the evaluation's."""
+        own = dict(self.performance.notes) if self.performance is not None else {}
+        return {**own, **self.notes}
+
     def metrics(self) -> dict[str, float]:
         """Every scalar a check can read, by name; performance only when labels were there."""
         metrics = {"row_count": float(self.row_count)}
+        if self.in_sample is not None:
+            metrics["in_sample"] = float(self.in_sample)
+        if self.duplicates is not None:
+            metrics["duplicate_rows_dropped"] = float(self.duplicates["rows_dropped"])
         if self.performance is not None:
             metrics.update(self.performance.as_dict())
         if self.drift is not None:
@@ -67,6 +96,8 @@ class Evaluation:
                 "model:name": self.model_name,
                 "model:version": self.model_version,
                 "evaluation:period": self.period.name,
+                **{f"undefined:{name}": why for name, why in self.undefined_metrics.items()},
+                **{f"note:{topic}": text for topic, text in self.all_notes.items()},
                 **(labels or {}),
             },
             confusion_matrix=(
@@ -124,6 +155,7 @@ def evaluate_batch(
             f"the batch of {period} is empty: no rows with {period.start} <= "
             f"{config.date_column} < {period.end}; check the period or load its data"
         )
+    batch, duplicates = distinct_rows(batch, model, config, period)
     labels = binary_labels(batch, config) if labelled else None
     with stage("score"):
         proba = predict_proba(model, batch, config)
@@ -147,15 +179,19 @@ def evaluate_batch(
         sample[PREDICTION_COLUMN] = predicted_classes(model, batch, proba, config)[rows]
     analysis = None
     if drift:
-        analysis = analyse_drift(
-            model,
-            batch,
-            proba,
-            config,
-            period,
-            performance=performance.as_dict() if performance else None,
-            stage=stage,
-        )
+        analysis = analyse_drift(model, batch, proba, config, period, stage=stage)
+        if performance is not None:
+            # with the reasons of undefined metrics, which a plain mapping of numbers cannot carry
+            compared = performance_drift(
+                model.metadata.get("test_metrics", {}),
+                performance.as_dict(),
+                undefined=performance.undefined,
+            )
+            analysis = replace(analysis, performance=compared)
+    in_sample, in_sample_note = overlap_with_training(model, period)
+    notes = {"in_sample": in_sample_note} if in_sample_note else {}
+    if duplicates and duplicates["rows_dropped"]:
+        notes["duplicate_ids"] = duplicates["note"]
     return Evaluation(
         period=period,
         model_name=config.name,
@@ -166,4 +202,106 @@ def evaluate_batch(
         sample=sample,
         quality=quality,
         drift=analysis,
+        in_sample=in_sample,
+        duplicates=duplicates,
+        notes=notes,
     )
+
+
+IN_SAMPLE_NOTE = (
+    "in-sample evaluation: {period} overlaps the model's training period {trained} "
+    "({start} to {end}); the model has seen these rows, so its metrics are optimistic and say "
+    "little about how it does on new data"
+)
+OVERLAPS_REFERENCE_NOTE = (
+    "the batch overlaps the model's reference period {trained} ({start} to {end}): drift is "
+    "measured partly against the batch itself, and if the model was fitted on these rows its "
+    "metrics are optimistic"
+)
+
+
+def overlap_with_training(model: SavedModel, period: Period) -> tuple[bool | None, str | None]:
+    """Whether the period overlaps the rows behind the model, and a note saying so.
+
+    A model trained here: its training period (its training rows are in it). A model trained
+    elsewhere: its reference period, a weaker warning, since its training rows are unknown.
+    (None, None) when the model records no period (a reference dataset without dates).
+    """
+    trained = model.metadata.get("training_period") or {}
+    try:
+        start = date.fromisoformat(str(trained["start"]))
+        end = date.fromisoformat(str(trained["end"]))
+    except (KeyError, TypeError, ValueError):
+        return None, None
+    if not (period.start < end and start < period.end):
+        return False, None
+    template = IN_SAMPLE_NOTE if model.source == "train" else OVERLAPS_REFERENCE_NOTE
+    note = template.format(
+        period=period.name, trained=trained.get("name") or "", start=start, end=end
+    )
+    return True, note
+
+
+DUPLICATE_EXAMPLES = 5
+
+
+def distinct_rows(
+    batch: pd.DataFrame, model: SavedModel, config: MonitoringConfig, period: Period
+) -> tuple[pd.DataFrame, dict[str, Any] | None]:
+    """The batch with exact duplicate rows dropped, and what was dropped (None without an id
+    column).
+
+    With ``id_column`` set, a row is one case: the same id twice with the same values (features,
+    date, label, scores) is one row delivered twice (a retried load, a join that fanned out) and
+    is counted once. The same id with different values cannot be settled here (which label, which
+    score is right?): the batch is refused with the ids, rather than evaluated twice or at random.
+    """
+    id_column = config.id_column
+    if not id_column or id_column not in batch.columns:
+        return batch, None
+    settings = model.metadata.get("predictions") or {}
+    columns = [
+        c
+        for c in dict.fromkeys(
+            (
+                id_column,
+                config.date_column,
+                config.label,
+                *config.features,
+                settings.get("score_column"),
+                settings.get("prediction_column"),
+            )
+        )
+        if c is not None and c in batch.columns
+    ]
+    repeated = batch.duplicated(subset=columns, keep="first")
+    dropped = int(repeated.sum())
+    distinct = batch.loc[~repeated] if dropped else batch
+    conflicting = distinct[id_column][distinct[id_column].duplicated(keep=False)]
+    if len(conflicting):
+        ids = conflicting.drop_duplicates()
+        raise DataValidationError(
+            f"the batch of {period} has {len(ids):,} {id_column} values on {len(conflicting):,} "
+            f"rows that differ in their values, e.g. {_examples(ids)}: the id column is meant to "
+            "name one case, and the monitor cannot tell which row is right; keep one row per "
+            f"{id_column} (say, the latest score) before evaluating, or unset id_column"
+        )
+    examples = batch.loc[repeated, id_column].drop_duplicates()
+    note = (
+        f"{dropped:,} exact duplicate rows dropped ({len(examples):,} {id_column} values repeated,"
+        f" e.g. {_examples(examples)}): the batch counts {len(distinct):,} distinct rows of "
+        f"{len(batch):,} delivered"
+    )
+    return distinct.reset_index(drop=True) if dropped else batch, {
+        "id_column": id_column,
+        "rows_delivered": len(batch),
+        "rows_dropped": dropped,
+        "ids_repeated": len(examples),
+        "examples": [str(v) for v in examples.head(DUPLICATE_EXAMPLES)],
+        "note": note if dropped else None,
+    }
+
+
+def _examples(values: pd.Series) -> str:
+    shown = ", ".join(repr(v.item() if hasattr(v, "item") else v) for v in values.head(3))
+    return shown + (", ..." if len(values) > 3 else "")

@@ -13,13 +13,14 @@ predicted probability of the positive class, and a row is predicted positive whe
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 
 import numpy as np
 import numpy.typing as npt
 
 from include.config import CostMatrix
 from include.errors import DataValidationError
+from include.evaluation.intervals import auc_interval, wilson_interval
 
 LOG_LOSS_EPSILON = 1e-15
 """Probabilities are clipped to ``[eps, 1 - eps]`` before the logarithm of the log loss."""
@@ -29,6 +30,22 @@ LIFT_FRACTION_DENOMINATOR = 10
 
 CALIBRATION_BINS = 10
 """Equal-width probability bins of the calibration loss."""
+
+FEW_FOR_AUC = 2
+"""An AUC measured on this many positives (or negatives) or fewer comes with a warning note."""
+
+NO_POSITIVE = "no positive in the batch"
+NO_NEGATIVE = "no negative in the batch"
+NO_PREDICTED_POSITIVE = "no predicted positive in the batch"
+NO_PREDICTED_NEGATIVE = "no predicted negative in the batch"
+
+INTERVAL_METRICS = ("auc", "accuracy", "precision", "recall")
+"""Metrics stored with their 95 % interval, as ``<metric>_ci_low`` and ``<metric>_ci_high``."""
+
+
+def undefined_text(reason: str) -> str:
+    """How an undefined metric is shown: ``undefined (no positive in the batch)``."""
+    return f"undefined ({reason})"
 
 
 @dataclass(frozen=True)
@@ -48,49 +65,71 @@ class ConfusionMatrix:
 class PerformanceMetrics:
     """Every performance metric of one evaluation. ↑ = higher is better, ↓ = lower is better.
 
-    - ``precision`` ↑: tp / (tp + fp); 0 when nothing is predicted positive.
-    - ``recall`` ↑: tp / (tp + fn); 0 when there is no actual positive.
-    - ``f1`` ↑: 2·tp / (2·tp + fp + fn); 0 when tp + fp + fn = 0.
+    A metric that the batch cannot define is None, never a made-up 0.0 or NaN, and
+    ``undefined`` says why (metric → reason, e.g. ``"recall": "no positive in the batch"``):
+
+    - ``precision`` ↑: tp / (tp + fp); undefined with no predicted positive.
+    - ``recall`` ↑: tp / (tp + fn); undefined with no actual positive.
+    - ``f1`` ↑: 2·tp / (2·tp + fp + fn), the harmonic mean of precision and recall; undefined with
+      no actual positive (recall is); 0 when positives exist but none is predicted.
     - ``accuracy`` ↑: (tp + tn) / n.
     - ``mcc`` ↑ (−1 … 1): Matthews correlation coefficient
-      (tp·tn − fp·fn) / √((tp+fp)(tp+fn)(tn+fp)(tn+fn)); 0 when a factor is 0.
+      (tp·tn − fp·fn) / √((tp+fp)(tp+fn)(tn+fp)(tn+fn)); undefined when a factor is 0: no actual
+      positive, no actual negative, no predicted positive or no predicted negative.
     - ``hamming_loss`` ↓: share of misclassified rows, (fp + fn) / n = 1 − accuracy.
     - ``cost_matrix_gain`` ↑: mean gain per row,
       (tp·g_tp + tn·g_tn + fp·g_fp + fn·g_fn) / n with the gains of the :class:`CostMatrix`.
     - ``auc`` ↑ (0.5 = random): area under the ROC curve, tied scores counting one half
-      (Mann–Whitney). **NaN when only one class is present**: the caller must treat it as missing.
-    - ``log_loss`` ↓: mean of −[y·ln p + (1 − y)·ln(1 − p)], p clipped to [1e-15, 1 − 1e-15].
+      (Mann–Whitney); undefined with one class. From ``FEW_FOR_AUC`` positives (or negatives)
+      or fewer it comes with a warning in ``notes``.
+    - ``log_loss`` ↓: mean of −[y·ln p + (1 − y)·ln(1 − p)], p clipped to [1e-15, 1 − 1e-15];
+      undefined with one class (as in scikit-learn: it rewards nothing but confidence then).
     - ``lift`` ↑ (1 = random): cumulative lift of the top decile — the positive rate among the
       ``ceil(n / 10)`` highest scores (ties at the cut broken by row order) divided by the overall
-      positive rate. NaN when there is no actual positive.
+      positive rate; undefined with no actual positive.
     - ``calibration_loss`` ↓: expected calibration error over 10 equal-width probability bins
       ``[k/10, (k+1)/10)`` (the last one closed), Σ (n_bin / n)·|mean(p in bin) − mean(y in bin)|.
 
-    ``positive_rate`` is the share of actual positives and ``predicted_positive_rate`` the share
-    predicted positive at ``threshold``.
+    ``positive_rate`` is the share of actual positives (the label share) and
+    ``predicted_positive_rate`` the share predicted positive at ``threshold``.
+
+    95 % intervals (``<metric>_ci_low``, ``<metric>_ci_high``) of accuracy, precision and recall
+    are Wilson score intervals, that of the AUC DeLong's (see ``include.evaluation.intervals``);
+    an undefined metric has none.
     """
 
-    precision: float
-    recall: float
-    f1: float
+    precision: float | None
+    recall: float | None
+    f1: float | None
     accuracy: float
-    mcc: float
+    mcc: float | None
     hamming_loss: float
     cost_matrix_gain: float
-    auc: float
-    log_loss: float
-    lift: float
+    auc: float | None
+    log_loss: float | None
+    lift: float | None
     calibration_loss: float
     threshold: float
     positive_rate: float
     predicted_positive_rate: float
     confusion_matrix: ConfusionMatrix
+    auc_ci_low: float | None = None
+    auc_ci_high: float | None = None
+    accuracy_ci_low: float | None = None
+    accuracy_ci_high: float | None = None
+    precision_ci_low: float | None = None
+    precision_ci_high: float | None = None
+    recall_ci_low: float | None = None
+    recall_ci_high: float | None = None
+    undefined: dict[str, str] = field(default_factory=dict)
+    notes: dict[str, str] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, float]:
-        """Metric name → value; NaN (auc, lift) means the metric is undefined for this batch."""
+        """Metric name → value, for every metric the batch defines (undefined ones are absent)."""
         values = asdict(self)
-        del values["confusion_matrix"]
-        return values
+        for key in ("confusion_matrix", "undefined", "notes"):
+            del values[key]
+        return {name: float(value) for name, value in values.items() if value is not None}
 
 
 def binary_metrics(
@@ -125,17 +164,28 @@ def binary_metrics(
         + fn * cost_matrix.false_negative
     ) / n
 
+    undefined = _undefined_reasons(positives, negatives, predicted_positives, n)
+    auc = None if "auc" in undefined else _roc_auc(y, p, positives)
+    intervals = {
+        "accuracy": wilson_interval(tp + tn, n),
+        "precision": wilson_interval(tp, tp + fp),
+        "recall": wilson_interval(tp, tp + fn),
+        "auc": None if auc is None else auc_interval(y, p, auc),
+    }
+    values = {
+        "precision": tp / (tp + fp) if tp + fp else None,
+        "recall": tp / positives if positives else None,
+        "f1": 2 * tp / (2 * tp + fp + fn) if positives else None,
+        "mcc": None if "mcc" in undefined else _matthews(tp, fp, tn, fn),
+        "auc": auc,
+        "log_loss": None if "log_loss" in undefined else _log_loss(y, p),
+        "lift": _top_decile_lift(y, p, positives) if positives else None,
+    }
     return PerformanceMetrics(
-        precision=_ratio(tp, tp + fp),
-        recall=_ratio(tp, tp + fn),
-        f1=_ratio(2 * tp, 2 * tp + fp + fn),
+        **values,
         accuracy=(tp + tn) / n,
-        mcc=_matthews(tp, fp, tn, fn),
         hamming_loss=(fp + fn) / n,
         cost_matrix_gain=float(gain),
-        auc=_roc_auc(y, p, positives),
-        log_loss=_log_loss(y, p),
-        lift=_top_decile_lift(y, p, positives),
         calibration_loss=_calibration_loss(y, p),
         threshold=threshold,
         positive_rate=positives / n,
@@ -143,7 +193,50 @@ def binary_metrics(
         confusion_matrix=ConfusionMatrix(
             true_positive=tp, false_positive=fp, true_negative=tn, false_negative=fn
         ),
+        **{
+            f"{name}_ci_{side}": bounds[index]
+            for name, bounds in intervals.items()
+            if bounds is not None
+            for index, side in enumerate(("low", "high"))
+        },
+        undefined=undefined,
+        notes=_auc_notes(positives, negatives) if auc is not None else {},
     )
+
+
+def _undefined_reasons(
+    positives: int, negatives: int, predicted_positives: int, n: int
+) -> dict[str, str]:
+    """Metric → why the batch cannot define it, for the metrics it cannot define."""
+    reasons: dict[str, str] = {}
+    if predicted_positives == 0:
+        reasons["precision"] = NO_PREDICTED_POSITIVE
+    one_class = NO_POSITIVE if positives == 0 else NO_NEGATIVE if negatives == 0 else None
+    if positives == 0:
+        reasons |= dict.fromkeys(("recall", "f1", "lift"), NO_POSITIVE)
+    if one_class:
+        reasons |= dict.fromkeys(("auc", "log_loss", "mcc"), one_class)
+    elif predicted_positives == 0:
+        reasons["mcc"] = NO_PREDICTED_POSITIVE
+    elif predicted_positives == n:
+        reasons["mcc"] = NO_PREDICTED_NEGATIVE
+    return dict(sorted(reasons.items(), key=lambda item: _ORDER.index(item[0])))
+
+
+_ORDER = ("precision", "recall", "f1", "mcc", "auc", "log_loss", "lift")
+
+
+def _auc_notes(positives: int, negatives: int) -> dict[str, str]:
+    """A warning when the AUC rests on a handful of rows of one class."""
+    fewest, kind = min((positives, "positive"), (negatives, "negative"))
+    if fewest > FEW_FOR_AUC:
+        return {}
+    rows = f"{fewest} {kind}" + ("s" if fewest > 1 else "")
+    return {
+        "auc": f"AUC from {rows} only: it ranks {'that row' if fewest == 1 else 'those rows'} "
+        "against the other class and can swing widely from one batch to the next (see its "
+        "interval)"
+    }
 
 
 def choose_threshold(y_true: npt.ArrayLike, proba: npt.ArrayLike) -> float:
@@ -181,8 +274,6 @@ def _cumulative_counts_by_score(
 
 def _roc_auc(y: np.ndarray, p: np.ndarray, positives: int) -> float:
     negatives = y.size - positives
-    if positives == 0 or negatives == 0:
-        return math.nan
     _, tps, flagged = _cumulative_counts_by_score(y, p)
     fps = flagged - tps
     # trapezoids between consecutive ROC points, in integer units of (1 / positives·negatives)
@@ -200,8 +291,6 @@ def _log_loss(y: np.ndarray, p: np.ndarray) -> float:
 
 def _top_decile_lift(y: np.ndarray, p: np.ndarray, positives: int) -> float:
     n = y.size
-    if positives == 0:
-        return math.nan
     top = -(-n // LIFT_FRACTION_DENOMINATOR)  # ceil(n / 10) without floating-point error
     cut = np.partition(p, n - top)[n - top]  # the top-th highest score
     above = p > cut
@@ -223,13 +312,7 @@ def _calibration_loss(y: np.ndarray, p: np.ndarray) -> float:
 
 def _matthews(tp: int, fp: int, tn: int, fn: int) -> float:
     denominator = float(tp + fp) * float(tp + fn) * float(tn + fp) * float(tn + fn)
-    if denominator == 0.0:
-        return 0.0
     return (float(tp) * tn - float(fp) * fn) / math.sqrt(denominator)
-
-
-def _ratio(numerator: int, denominator: int) -> float:
-    return numerator / denominator if denominator else 0.0
 
 
 def _validated(y_true: npt.ArrayLike, proba: npt.ArrayLike) -> tuple[np.ndarray, np.ndarray]:

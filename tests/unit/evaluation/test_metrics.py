@@ -11,10 +11,16 @@ from sklearn import metrics as sk
 from include.config import CostMatrix
 from include.errors import DataValidationError
 from include.evaluation.metrics import (
+    _ORDER,
+    INTERVAL_METRICS,
+    NO_NEGATIVE,
+    NO_POSITIVE,
+    NO_PREDICTED_POSITIVE,
     ConfusionMatrix,
     PerformanceMetrics,
     binary_metrics,
     choose_threshold,
+    undefined_text,
 )
 
 COSTS = CostMatrix()
@@ -40,11 +46,19 @@ def test_threshold_metrics_match_scikit_learn(seed, threshold):
     assert result.confusion_matrix == ConfusionMatrix(
         true_positive=tp, false_positive=fp, true_negative=tn, false_negative=fn
     )
-    assert result.precision == pytest.approx(sk.precision_score(y, predicted, zero_division=0))
+    if predicted.any():
+        assert result.precision == pytest.approx(sk.precision_score(y, predicted))
+    else:  # threshold 1: nothing flagged; scikit-learn's zero_division=0 would fake a 0.0
+        assert result.precision is None
+        assert result.undefined["precision"] == "no predicted positive in the batch"
     assert result.recall == pytest.approx(sk.recall_score(y, predicted, zero_division=0))
     assert result.f1 == pytest.approx(sk.f1_score(y, predicted, zero_division=0))
     assert result.accuracy == pytest.approx(sk.accuracy_score(y, predicted))
-    assert result.mcc == pytest.approx(sk.matthews_corrcoef(y, predicted), abs=1e-12)
+    if predicted.all() or not predicted.any():  # scikit-learn's 0.0 would be made up
+        assert result.mcc is None
+        assert result.undefined["mcc"].startswith("no predicted")
+    else:
+        assert result.mcc == pytest.approx(sk.matthews_corrcoef(y, predicted), abs=1e-12)
     assert result.hamming_loss == pytest.approx(sk.hamming_loss(y, predicted))
     assert result.predicted_positive_rate == pytest.approx(predicted.mean())
     assert result.positive_rate == pytest.approx(y.mean())
@@ -139,21 +153,60 @@ def test_perfectly_calibrated_constant_prediction_has_no_calibration_loss():
     assert result.calibration_loss == pytest.approx(0.0)
 
 
-def test_single_class_batch_gives_nan_auc_and_lift_without_raising():
+def test_a_batch_without_positives_leaves_undefined_metrics_out_with_the_reason():
     y = np.zeros(50, dtype=int)
     proba = np.linspace(0, 1, 50)
     result = binary_metrics(y, proba, threshold=0.5, cost_matrix=COSTS)
-    assert math.isnan(result.auc)
-    assert math.isnan(result.lift)
-    assert result.recall == 0.0
-    assert result.precision == 0.0
-    assert result.mcc == 0.0
-    assert result.positive_rate == 0.0
-    assert math.isfinite(result.log_loss)
 
+    undefined = {"recall", "f1", "mcc", "auc", "log_loss", "lift"}
+    assert result.undefined == dict.fromkeys(sorted(undefined, key=_ORDER.index), NO_POSITIVE)
+    assert all(getattr(result, name) is None for name in undefined)
+    values = result.as_dict()
+    assert not undefined & values.keys()
+    assert not any(name.startswith(("recall_ci", "auc_ci")) for name in values)
+    assert all(math.isfinite(v) for v in values.values())
+    assert values["precision"] == 0.0  # 25 flagged, none positive: defined, and 0
+    assert values["positive_rate"] == 0.0
+    assert values["accuracy"] == 0.5
+
+
+def test_a_batch_of_positives_only_has_no_auc_log_loss_or_mcc():
+    proba = np.linspace(0, 1, 50)
     only_positives = binary_metrics(np.ones(50), proba, threshold=0.5, cost_matrix=COSTS)
-    assert math.isnan(only_positives.auc)
+    assert only_positives.undefined == {
+        "mcc": NO_NEGATIVE,
+        "auc": NO_NEGATIVE,
+        "log_loss": NO_NEGATIVE,
+    }
     assert only_positives.lift == pytest.approx(1.0)
+    assert only_positives.recall == pytest.approx(0.5)
+
+
+def test_no_predicted_positive_leaves_precision_and_mcc_undefined_but_recall_zero():
+    y = np.array([1, 0, 0, 1, 0, 0, 0, 0])
+    result = binary_metrics(y, np.full(8, 0.2), threshold=0.5, cost_matrix=COSTS)
+    assert result.undefined == {"precision": NO_PREDICTED_POSITIVE, "mcc": NO_PREDICTED_POSITIVE}
+    assert result.recall == 0.0
+    assert result.f1 == 0.0  # positives missed: F1 is 0, not undefined
+    assert "precision_ci_low" not in result.as_dict()
+    assert undefined_text(result.undefined["precision"]) == (
+        "undefined (no predicted positive in the batch)"
+    )
+
+
+@pytest.mark.parametrize(("positives", "warned"), [(1, True), (2, True), (3, False)])
+def test_an_auc_from_one_or_two_positives_comes_with_a_warning(positives, warned):
+    y = np.zeros(200, dtype=int)
+    y[:positives] = 1
+    proba = np.linspace(0.9, 0.1, 200)
+    result = binary_metrics(y, proba, threshold=0.5, cost_matrix=COSTS)
+    assert result.auc == 1.0
+    assert ("auc" in result.notes) is warned
+    if warned:
+        assert f"AUC from {positives} positive" in result.notes["auc"]
+    # the mirror case: one negative
+    mirror = binary_metrics(1 - y, proba[::-1], threshold=0.5, cost_matrix=COSTS)
+    assert ("auc" in mirror.notes) is warned
 
 
 def test_as_dict_names_every_metric():
@@ -174,8 +227,18 @@ def test_as_dict_names_every_metric():
         "threshold",
         "positive_rate",
         "predicted_positive_rate",
+        "auc_ci_low",
+        "auc_ci_high",
+        "accuracy_ci_low",
+        "accuracy_ci_high",
+        "precision_ci_low",
+        "precision_ci_high",
+        "recall_ci_low",
+        "recall_ci_high",
     ]
     assert all(type(value) is float for value in values.values())
+    for name in INTERVAL_METRICS:
+        assert values[f"{name}_ci_low"] <= values[name] <= values[f"{name}_ci_high"]
 
 
 def test_metrics_are_immutable():
