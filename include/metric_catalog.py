@@ -26,7 +26,17 @@ PERFORMANCE_METRICS = (
     "positive_rate",
     "predicted_positive_rate",
 )
-"""Metrics of a labelled batch (absent from an evaluation without labels)."""
+"""Metrics of a labelled batch (absent from an evaluation without labels). A metric the batch
+cannot define (recall with no positive, AUC with one class) is absent too, its reason in the
+evaluation's labels as ``undefined:<metric>``. ``positive_rate`` is the label share."""
+
+CI_METRICS = tuple(
+    f"{metric}_ci_{side}"
+    for metric in ("auc", "accuracy", "precision", "recall")
+    for side in ("low", "high")
+)
+"""95 % intervals of a labelled batch's metrics: Wilson (accuracy, precision, recall), DeLong
+(AUC); absent when their metric is undefined."""
 
 DRIFT_METRICS = (
     "data_drift",
@@ -43,7 +53,10 @@ DRIFT_METRICS = (
 )
 """Metrics of the drift analysis (section 3 of the SPEC)."""
 
-BATCH_METRICS = ("row_count",)
+BATCH_METRICS = ("row_count", "in_sample", "duplicate_rows_dropped")
+"""``in_sample``: 1 when the batch overlaps the model's training period (an external model's
+reference period), else 0; ``duplicate_rows_dropped``: exact duplicate rows under ``id_column``
+(only with ``id_column`` set)."""
 
 FEATURE_METRICS = (
     "psi",
@@ -62,16 +75,27 @@ is the Wasserstein distance over the reference's IQR (numeric) or the Jensen–S
 (categorical); ``missing_share_change`` the current minus the reference missing share."""
 
 PREFIXED_PERFORMANCE = ("performance_change",)
-"""Per-performance-metric metrics, named ``<prefix>:<metric>`` (e.g. ``performance_change:auc``)."""
+"""Per-performance-metric metrics, named ``<prefix>:<metric>`` (e.g. ``performance_change:auc``,
+``performance_change:positive_rate``: the change of the label share)."""
+
+PREFIXED_INTERVAL = ("performance_change_significant",)
+"""1 when the change of a metric with an interval (``performance_change_significant:auc``) is
+beyond what the batches' sizes explain (5 %), else 0."""
 
 
 def metric_names(features: Iterable[str]) -> frozenset[str]:
     """Every metric name an evaluation of a model with these features can carry."""
     features = tuple(features)
-    names = {*BATCH_METRICS, *PERFORMANCE_METRICS, *DRIFT_METRICS}
+    names = {*BATCH_METRICS, *PERFORMANCE_METRICS, *CI_METRICS, *DRIFT_METRICS}
     names.update(f"{statistic}:{feature}" for statistic in FEATURE_METRICS for feature in features)
     names.update(
         f"{prefix}:{metric}" for prefix in PREFIXED_PERFORMANCE for metric in PERFORMANCE_METRICS
+    )
+    names.update(
+        f"{prefix}:{metric.removesuffix('_ci_low')}"
+        for prefix in PREFIXED_INTERVAL
+        for metric in CI_METRICS
+        if metric.endswith("_ci_low")
     )
     return frozenset(names)
 
@@ -91,9 +115,10 @@ def unknown_metric_message(metric: str, features: Iterable[str]) -> str | None:
     hint = f" (did you mean {', '.join(close)}?)" if close else ""
     return (
         f"no evaluation can have metric {metric!r}{hint}; metrics are "
-        f"{', '.join((*BATCH_METRICS, *PERFORMANCE_METRICS, *DRIFT_METRICS))}, "
-        f"<statistic>:<feature> with statistic one of {', '.join(FEATURE_METRICS)}, and "
-        "performance_change:<performance metric>"
+        f"{', '.join((*BATCH_METRICS, *PERFORMANCE_METRICS, *CI_METRICS, *DRIFT_METRICS))}, "
+        f"<statistic>:<feature> with statistic one of {', '.join(FEATURE_METRICS)}, "
+        "performance_change:<performance metric>, and "
+        "performance_change_significant:<auc, accuracy, precision or recall>"
     )
 
 
