@@ -12,6 +12,14 @@ is evaluated:
   warning in a ``QualityReport``: numeric values outside the reference range, categories the
   reference never showed, more missing values than the reference had.
 
+What a reference of n rows can say depends on n, and the share of values each expectation lets
+pass says so (see ``allowed_shares``): beyond ``tolerance``, the share of new values that fall
+outside the range of n reference values at the 95 % level (distribution-free: that share follows
+a Beta(2, n − 1)), the share of the reference's categories seen only once (Good–Turing's estimate
+of what a new row shows that the reference did not), and the Wilson 95 % upper bound of the
+reference's missing share. Below ``MIN_REFERENCE_ROWS`` rows ranges and categories are not
+learned at all: the report says so instead of warning at every batch.
+
 Great Expectations takes seconds to import, so it is imported only when a batch is validated.
 """
 
@@ -38,6 +46,13 @@ DEFAULT_TOLERANCE = 0.001
 """Share of a column's values that may break an expectation, beyond the share the reference itself
 broke it by, before it is a warning (0.1 %). A batch larger than its reference always has a few
 values just past the reference's extremes; that alone is not worth a warning."""
+
+MIN_REFERENCE_ROWS = 200
+"""Fewest reference rows from which numeric ranges and category sets are learned. Below, the
+range of n values leaves out a large share of new values by chance alone (on average 2 / (n + 1);
+up to 14 % for 19 rows at the 95 % level), so those expectations are skipped with a note."""
+
+CONFIDENCE = 0.95
 
 EXPECTATIONS_FORMAT = 1
 
@@ -68,6 +83,14 @@ class ReferenceExpectations:
     categorical: dict[str, tuple[str, ...]]  # the categories seen, as text
     missing_share: dict[str, float]  # of each feature and of the date column
     row_count: int
+    # share of the reference's non-missing values whose category it shows once; absent in
+    # expectations saved before it was recorded (then 0)
+    singleton_share: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def learns_ranges(self) -> bool:
+        """Whether the reference is large enough to learn numeric ranges and category sets."""
+        return self.row_count >= MIN_REFERENCE_ROWS
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-serialisable mapping; ``from_dict`` reads it back."""
@@ -97,6 +120,9 @@ class ReferenceExpectations:
                 },
                 missing_share={str(k): float(v) for k, v in data["missing_share"].items()},
                 row_count=int(data["row_count"]),
+                singleton_share={
+                    str(k): float(v) for k, v in (data.get("singleton_share") or {}).items()
+                },
             )
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise ModelIntegrityError(
@@ -127,6 +153,7 @@ class QualityReport:
     row_count: int
     warnings: tuple[QualityFinding, ...] = ()
     label_checked: bool = True
+    notes: tuple[str, ...] = ()  # what was not checked, and why
 
     @property
     def passed(self) -> bool:
@@ -139,14 +166,18 @@ class QualityReport:
             "row_count": self.row_count,
             "label_checked": self.label_checked,
             "warnings": [finding.to_dict() for finding in self.warnings],
+            "notes": list(self.notes),
             "summary": self.summary(),
         }
 
     def summary(self) -> str:
         """One line for a task log."""
         label = "" if self.label_checked else " (label not checked)"
+        notes = "".join(f"; {note}" for note in self.notes)
         if self.passed:
-            return f"data quality passed: {plural(self.row_count, 'row')}, no warnings{label}"
+            return (
+                f"data quality passed: {plural(self.row_count, 'row')}, no warnings{label}{notes}"
+            )
         items = "; ".join(
             f"{w.column} not checked"
             if "error" in w.details
@@ -156,7 +187,7 @@ class QualityReport:
         )
         return (
             f"data quality: {plural(len(self.warnings), 'warning')} on "
-            f"{plural(self.row_count, 'row')}{label}: {items}"
+            f"{plural(self.row_count, 'row')}{label}: {items}{notes}"
         )
 
 
@@ -185,6 +216,49 @@ def derive_expectations(reference: pd.DataFrame, config: MonitoringConfig) -> Re
             name: float(reference[name].isna().mean()) for name in config.required_columns
         },
         row_count=len(reference),
+        singleton_share={
+            name: _singleton_share(reference[name]) for name in config.categorical_features
+        },
+    )
+
+
+def _singleton_share(series: pd.Series) -> float:
+    counts = _as_categories(series).value_counts()
+    seen = int(counts.sum())
+    return float((counts == 1).sum() / seen) if seen else 0.0
+
+
+def allowed_shares(expectations: ReferenceExpectations, tolerance: float) -> dict[str, float]:
+    """The share of a batch's values each kind of expectation lets break it, for this reference.
+
+    ``range``: tolerance plus the 95 % quantile of Beta(2, n − 1), the share of new values from
+    the reference's own distribution that fall outside the range of its n values (1.2 % for 400
+    rows, 0.05 % for 10,000). ``missing:<column>``: tolerance plus the Wilson 95 % upper bound of
+    the reference's missing share. ``categories:<column>``: tolerance plus the share of the
+    reference's values in categories it shows once.
+    """
+    from scipy.stats import beta
+
+    from include.evaluation.intervals import wilson_interval
+
+    n = expectations.row_count
+    shares = {"range": tolerance + float(beta.ppf(CONFIDENCE, 2, max(n - 1, 1)))}
+    for name, share in expectations.missing_share.items():
+        bounds = wilson_interval(round(share * n), n)
+        shares[f"missing:{name}"] = tolerance + (bounds[1] if bounds else share)
+    for name in expectations.categorical:
+        shares[f"categories:{name}"] = tolerance + expectations.singleton_share.get(name, 0.0)
+    return shares
+
+
+def small_reference_note(expectations: ReferenceExpectations) -> str | None:
+    """Why ranges and categories were not checked, or None when they were."""
+    if expectations.learns_ranges:
+        return None
+    return (
+        f"ranges and categories not checked: the reference holds "
+        f"{plural(expectations.row_count, 'row')}, too few to learn them (at least "
+        f"{MIN_REFERENCE_ROWS}); a new value outside the range of so few is expected by chance"
     )
 
 
@@ -216,7 +290,13 @@ def validate_batch(
         for item in result.results
         if not item.success or _raised(item)
     )
-    return QualityReport(row_count=len(batch), warnings=findings, label_checked=require_label)
+    note = small_reference_note(expectations)
+    return QualityReport(
+        row_count=len(batch),
+        warnings=findings,
+        label_checked=require_label,
+        notes=(note,) if note else (),
+    )
 
 
 def _label_classes(series: pd.Series, config: MonitoringConfig) -> tuple[int | str, ...]:
@@ -317,21 +397,33 @@ def _great_expectations() -> ModuleType:
 
 def _suite(gx: ModuleType, expectations: ReferenceExpectations, tolerance: float) -> list:
     gxe = gx.expectations
-    suite: list = [
-        gxe.ExpectColumnValuesToBeBetween(
-            column=name, min_value=bounds.minimum, max_value=bounds.maximum, mostly=1 - tolerance
-        )
-        for name, bounds in expectations.numeric.items()
-        if bounds.minimum is not None
-    ]
+    allowed = allowed_shares(expectations, tolerance)
+
+    def mostly(key: str) -> float:
+        return max(0.0, 1.0 - allowed[key])
+
+    suite: list = []
+    if expectations.learns_ranges:
+        suite += [
+            gxe.ExpectColumnValuesToBeBetween(
+                column=name,
+                min_value=bounds.minimum,
+                max_value=bounds.maximum,
+                mostly=mostly("range"),
+            )
+            for name, bounds in expectations.numeric.items()
+            if bounds.minimum is not None
+        ]
+        suite += [
+            gxe.ExpectColumnValuesToBeInSet(
+                column=name, value_set=list(values), mostly=mostly(f"categories:{name}")
+            )
+            for name, values in expectations.categorical.items()
+            if values
+        ]
     suite += [
-        gxe.ExpectColumnValuesToBeInSet(column=name, value_set=list(values), mostly=1 - tolerance)
-        for name, values in expectations.categorical.items()
-        if values
-    ]
-    suite += [
-        gxe.ExpectColumnValuesToNotBeNull(column=name, mostly=max(0.0, 1 - share - tolerance))
-        for name, share in expectations.missing_share.items()
+        gxe.ExpectColumnValuesToNotBeNull(column=name, mostly=mostly(f"missing:{name}"))
+        for name in expectations.missing_share
     ]
     return suite
 
