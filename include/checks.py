@@ -22,7 +22,7 @@ import itertools
 import math
 import operator
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
@@ -314,9 +314,33 @@ def _parse_number(label: str, key: str, raw: Any) -> float:
     return number
 
 
-def run_checks(checks: Iterable[Check], metrics: Mapping[str, Any]) -> list[CheckResult]:
-    """Run every check on one evaluation's metrics, in order."""
-    return [check.run(metrics) for check in checks]
+IN_SAMPLE_NOTE = "in-sample evaluation: metrics are optimistic"
+
+
+def run_checks(
+    checks: Iterable[Check],
+    metrics: Mapping[str, Any],
+    *,
+    labels: Mapping[str, str] | None = None,
+) -> list[CheckResult]:
+    """Run every check on one evaluation's metrics, in order.
+
+    A check of a metric the batch cannot define says why when the evaluation's ``labels`` carry
+    the reason (``undefined:<metric>``); every message of an in-sample evaluation (metric
+    ``in_sample`` = 1) says so.
+    """
+    results = [check.run(metrics) for check in checks]
+    in_sample = _number(metrics.get("in_sample")) == 1.0
+    annotated = []
+    for result in results:
+        message = result.message
+        reason = (labels or {}).get(f"undefined:{result.metric}")
+        if result.value is None and reason and result.metric not in metrics:
+            message = f"{result.metric} is undefined ({reason})"
+        if in_sample:
+            message = f"{message} ({IN_SAMPLE_NOTE})"
+        annotated.append(replace(result, message=message))
+    return annotated
 
 
 def empty_results(checks: Iterable[Check], reason: str) -> list[CheckResult]:

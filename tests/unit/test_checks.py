@@ -430,3 +430,20 @@ def test_parse_errors_name_the_check_and_the_key(specs, error):
         parse_checks(specs)
 
     assert error in str(raised.value)
+
+
+def test_checks_of_an_in_sample_evaluation_say_so() -> None:
+    check = NumericRangeCheck("auc floor", "auc", soft_min=0.7)
+    (result,) = run_checks([check], {"auc": 0.97, "in_sample": 1.0})
+    assert result.outcome is CheckOutcome.OK
+    assert result.message.endswith("(in-sample evaluation: metrics are optimistic)")
+    (result,) = run_checks([check], {"auc": 0.97, "in_sample": 0.0})
+    assert "in-sample" not in result.message
+
+
+def test_a_check_of_an_undefined_metric_says_why() -> None:
+    check = NumericRangeCheck("recall floor", "recall", soft_min=0.5)
+    labels = {"undefined:recall": "no positive in the batch"}
+    (result,) = run_checks([check], {"auc": 0.8}, labels=labels)
+    assert result.outcome is CheckOutcome.EMPTY
+    assert result.message == "recall is undefined (no positive in the batch)"
