@@ -170,12 +170,12 @@ def _evaluate(workspace: Workspace, args: argparse.Namespace) -> None:
         model = prepare_project(workspace)
     for quarter in args.quarters or workspace.config.batch_periods:
         evaluation_id, evaluation = evaluate_quarter(workspace, quarter, model=model)
-        metrics = evaluation.metrics()
-        auc = metrics.get("auc")
         print(
             f"evaluated {quarter}: {evaluation.row_count} rows, AUC "
-            f"{'n/a' if auc is None else format(auc, '.3f')} -> evaluation {evaluation_id}"
+            f"{_auc_text(evaluation)} -> evaluation {evaluation_id}"
         )
+        for line in _evaluation_notes(evaluation):
+            print(f"  {line}")
         print(f"  {(evaluation.quality or {}).get('summary', 'data quality not checked')}")
         if evaluation.drift is not None:
             drifted = ", ".join(evaluation.drift.drifted_features) or "none"
@@ -184,6 +184,33 @@ def _evaluate(workspace: Workspace, args: argparse.Namespace) -> None:
                 f"{drifted}"
             )
             print(f"  drift report: {workspace.report_path(evaluation)}")
+
+
+def _auc_text(evaluation) -> str:
+    """``0.853 [0.842, 0.864]``, ``undefined (no positive in the batch)``, or ``n/a`` unlabelled."""
+    from include.evaluation.metrics import undefined_text
+
+    metrics = evaluation.metrics()
+    auc = metrics.get("auc")
+    if auc is None:
+        reason = evaluation.undefined_metrics.get("auc")
+        return undefined_text(reason) if reason else "n/a"
+    low, high = metrics.get("auc_ci_low"), metrics.get("auc_ci_high")
+    interval = f" [{low:.3f}, {high:.3f}]" if low is not None and high is not None else ""
+    return f"{auc:.3f}{interval}"
+
+
+def _evaluation_notes(evaluation) -> list[str]:
+    """The undefined metrics with their reasons, then every warning about the numbers."""
+    by_reason: dict[str, list[str]] = {}
+    for name, reason in evaluation.undefined_metrics.items():
+        by_reason.setdefault(reason, []).append(name)
+    lines = [f"undefined ({reason}): {', '.join(names)}" for reason, names in by_reason.items()]
+    notes = evaluation.all_notes
+    if "in_sample" in notes:
+        lines.append(f"warning: {notes.pop('in_sample')}")
+    lines += [f"note: {text}" for text in notes.values()]
+    return lines
 
 
 def _show(workspace: Workspace, _args: argparse.Namespace) -> None:
@@ -196,7 +223,41 @@ def _show(workspace: Workspace, _args: argparse.Namespace) -> None:
         with pd.option_context(
             "display.width", 200, "display.max_columns", 20, "display.float_format", "{:.4f}".format
         ):
-            print(evaluations_table(stored).to_string(index=False))
+            print(_with_reasons(evaluations_table(stored), stored).to_string(index=False))
+        for evaluation in stored:
+            notes = {k: v for k, v in evaluation.labels.items() if k.startswith("note:")}
+            for topic, text in notes.items():
+                kind = "warning" if topic == "note:in_sample" else "note"
+                print(f"{evaluation.name} ({evaluation.model_version}): {kind}: {text}")
+
+
+SHOWN_METRICS = ("auc", "accuracy", "f1", "log_loss")
+
+
+def _with_reasons(table: pd.DataFrame, stored) -> pd.DataFrame:
+    """The table with "undefined (reason)" where a metric is undefined, and an ``in_sample``
+    column when an evaluation is."""
+    from include.evaluation.metrics import undefined_text
+
+    for column in SHOWN_METRICS:
+        reasons = [e.labels.get(f"undefined:{column}") for e in stored]
+        if not any(reasons):
+            continue
+        if column not in table:  # undefined in every evaluation: a column of reasons
+            table.insert(table.columns.get_loc("created_at"), column, None)
+        table[column] = [
+            undefined_text(reason)
+            if reason and pd.isna(value)
+            else "n/a"
+            if pd.isna(value)
+            else f"{value:.4f}"
+            for value, reason in zip(table[column], reasons, strict=True)
+        ]
+    if any(e.metrics.get("in_sample") == 1.0 for e in stored):
+        table.insert(
+            4, "in_sample", ["yes" if e.metrics.get("in_sample") == 1.0 else "" for e in stored]
+        )
+    return table
 
 
 def _check(workspace: Workspace, args: argparse.Namespace) -> int:

@@ -70,7 +70,7 @@ class StoredEvaluation:
 @dataclass(frozen=True)
 class EvaluationSummary:
     """One row of ``mes.evaluations`` without its bulky JSON (quality and drift): what a listing
-    of many evaluations needs."""
+    of many evaluations needs (its small ``labels`` included)."""
 
     evaluation_id: str
     store_name: str
@@ -84,6 +84,8 @@ class EvaluationSummary:
     labelled: bool
     metrics: dict[str, float]
     has_drift: bool
+    # why a metric is absent (``undefined:<metric>``) and warnings (``note:<topic>``), among others
+    labels: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -203,6 +203,7 @@ class ModelEvaluationStore:
         """Evaluations in period order, without their quality and drift JSON."""
         query = sa.select(
             *[evaluations.c[name] for name in _SUMMARY_COLUMNS],
+            evaluations.c.labels,
             # A missing analysis is stored as JSON null, not SQL NULL.
             (sa.func.coalesce(sa.cast(evaluations.c.drift, sa.Text), "null") != "null").label(
                 "has_drift"
@@ -215,6 +216,7 @@ class ModelEvaluationStore:
             EvaluationSummary(
                 **{name: row[name] for name in _SUMMARY_COLUMNS},
                 has_drift=bool(row["has_drift"]),
+                labels=row["labels"] or {},
             )
             for row in (_with_utc(row, "created_at") for row in rows)
         ]

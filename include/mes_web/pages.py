@@ -1,8 +1,10 @@
 """The HTML pages of the MES in the Airflow UI, rendered from what the store holds.
 
 - the **overview**: every evaluation store of the MES with its model status;
-- a **store**: its status, the table of evaluations (metrics, data drift with its interval, check
-  outcomes, a link to the drift report) and a chart of each metric over the evaluations;
+- a **store**: its status, the table of evaluations (metrics with their 95 % intervals, an
+  undefined metric as "undefined (no positive in the batch)", in-sample evaluations marked, data
+  drift with its interval, check outcomes, a link to the drift report) and a chart of each metric
+  over the evaluations, intervals drawn as bars;
 - an evaluation's **drift report** (``include.drift.report``) with a way back.
 
 Pages are self-contained (inline CSS and SVG, no script) and every link is relative, so they
@@ -34,8 +36,9 @@ TABLE_METRICS = (
 NOT_CHECKED = "NOT CHECKED"
 # The table shows the most recent evaluations; ``?rows=all`` shows every one.
 TABLE_ROWS = 60
-# Shown as part of data_drift's chart and table cell, not as metrics of their own.
-_INTERVAL_METRICS = ("data_drift_ci_low", "data_drift_ci_high")
+# Interval bounds (data_drift_ci_low, auc_ci_high, ...) are drawn with their metric's chart and
+# table cell, not as metrics of their own.
+_INTERVAL_SUFFIXES = ("_ci_low", "_ci_high")
 
 STYLE = (
     REPORT_STYLE
@@ -51,6 +54,11 @@ STYLE = (
 .evaluations td, .evaluations th { white-space: nowrap; }
 .evaluations td.checks { white-space: normal; min-width: 180px; }
 .evaluations .badge { margin-right: 4px; }
+.evaluations .interval { font-size: 12px; }
+.undefined { color: var(--muted); font-style: italic; white-space: normal; }
+.evaluations .badge.in-sample, .evaluations .badge.note { margin: 0 0 0 6px; }
+.badge.in-sample { background: #fbe3d4; color: #8a3300; }
+.badge.note { background: #e8eef3; color: #36516a; }
 .charts figure { margin: 0; border: 1px solid var(--line); border-radius: 6px; padding: 8px; }
 .charts figure svg { width: 100%; height: auto; display: block; }
 .charts figcaption { font-weight: 600; }
@@ -120,7 +128,7 @@ def _store_card(store: StoreOverview) -> str:
     models = sorted({e.model_name for e in store.evaluations})
     latest_line = (
         f"<tr><th>Latest evaluation</th><td>{esc(latest.name)} (model {esc(latest.model_version)})"
-        f"</td></tr><tr><th>AUC</th><td>{_number(latest.metrics.get('auc'))}</td></tr>"
+        f"</td></tr><tr><th>AUC</th><td>{_metric_cell(latest, 'auc')}</td></tr>"
         f"<tr><th>Data drift</th><td>{_drift_cell(latest.metrics)}</td></tr>"
         if latest
         else ""
@@ -194,7 +202,11 @@ def _evaluations_table(
     checks: Mapping[str, Sequence[StoredCheck]],
     limit: int | None,
 ) -> str:
-    metrics = [m for m in TABLE_METRICS if any(m[0] in s.metrics for s in summaries)]
+    metrics = [
+        m
+        for m in TABLE_METRICS
+        if any(m[0] in s.metrics or f"undefined:{m[0]}" in s.labels for s in summaries)
+    ]
     head = (
         "<tr><th>Evaluation</th><th>Model version</th><th class='num'>Rows</th>"
         + "".join(f"<th class='num'>{esc(title)}</th>" for _, title, _ in metrics)
@@ -213,9 +225,9 @@ def _evaluations_table(
         rows.append(
             f"<tr data-evaluation='{esc(s.name)}'><td title='period {s.period_start:%Y-%m-%d} "
             f"to {s.period_end:%Y-%m-%d}, evaluated {s.created_at:%Y-%m-%d %H:%M} UTC'>"
-            f"<strong>{esc(s.name)}</strong></td>"
+            f"<strong>{esc(s.name)}</strong>{_note_badges(s)}</td>"
             f"<td>{esc(s.model_version)}</td><td class='num'>{s.row_count:,}</td>"
-            + "".join(f"<td class='num'>{_number(s.metrics.get(m))}</td>" for m, _, _ in metrics)
+            + "".join(f"<td class='num'>{_metric_cell(s, m)}</td>" for m, _, _ in metrics)
             + f"<td class='num'>{_drift_cell(s.metrics)}</td>"
             f"<td class='checks'>{_check_badges(results)}</td><td>{report}</td></tr>"
         )
@@ -235,7 +247,7 @@ def _evaluations_table(
 def _charts(summaries: Sequence[EvaluationSummary]) -> str:
     names: list[str] = []
     for s in summaries:
-        names += [m for m in s.metrics if m not in names and m not in _INTERVAL_METRICS]
+        names += [m for m in s.metrics if m not in names and not m.endswith(_INTERVAL_SUFFIXES)]
     main = [m for m in names if ":" not in m]
     per_feature = sorted(m for m in names if ":" in m)
     order = [m for m, _, _ in TABLE_METRICS] + ["data_drift", "data_drift_pvalue"]
@@ -376,6 +388,36 @@ def _drift_cell(metrics: Mapping[str, float]) -> str:
         else ""
     )
     return f"{value:.3f}{interval}"
+
+
+def _metric_cell(summary: EvaluationSummary, metric: str) -> str:
+    """The value with its 95 % interval when it has one; why it is absent when it is undefined."""
+    value = summary.metrics.get(metric)
+    if value is None:
+        reason = summary.labels.get(f"undefined:{metric}")
+        if reason:
+            return f"<span class='undefined'>undefined ({esc(reason)})</span>"
+        return _number(None)
+    low = summary.metrics.get(f"{metric}_ci_low")
+    high = summary.metrics.get(f"{metric}_ci_high")
+    if low is None or high is None:
+        return _number(value)
+    return f"{value:.3f} <span class='muted interval'>[{low:.3f}, {high:.3f}]</span>"
+
+
+def _note_badges(summary: EvaluationSummary) -> str:
+    """An "in-sample" badge, and a "note" badge per other warning, each with its text on hover."""
+    badges = []
+    for key, text in summary.labels.items():
+        if not key.startswith("note:"):
+            continue
+        topic = key.removeprefix("note:")
+        kind = "in-sample" if topic == "in_sample" else "note"
+        badges.append(
+            f"<span class='badge {kind}' data-note='{esc(topic)}' title='{esc(text)}'>"
+            f"{esc(topic.replace('_', '-'))}</span>"
+        )
+    return "".join(badges)
 
 
 def _number(value: float | None) -> str:

@@ -100,3 +100,35 @@ def test_a_long_history_is_a_line_with_dots_and_labels_for_some() -> None:
     assert "W499 (model v1)" in svg
     assert "W379 (model v1)" not in svg
     assert 2 <= svg.count('class="tick">W') <= 7
+
+
+def test_the_store_table_shows_intervals_undefined_metrics_and_in_sample_evaluations() -> None:
+    from dataclasses import replace
+
+    from include.mes_web.pages import store_page
+
+    q1 = replace(
+        summary("2017Q1"),
+        metrics={"auc": 0.97, "auc_ci_low": 0.95, "auc_ci_high": 0.99, "in_sample": 1.0},
+        labels={"note:in_sample": "in-sample evaluation: 2017Q1 overlaps the training period"},
+    )
+    q2 = replace(
+        summary("2017Q2"),
+        metrics={"accuracy": 0.9, "in_sample": 0.0},
+        labels={"undefined:auc": "no positive in the batch"},
+    )
+
+    page = store_page("the_MES", [q1, q2], {})
+
+    assert "0.970 <span class='muted interval'>[0.950, 0.990]</span>" in page
+    assert "undefined (no positive in the batch)" in page
+    assert "nan" not in page.lower().replace("nav", "")
+    row = re.search(r"<tr data-evaluation='2017Q1'>.*?</tr>", page).group(0)
+    assert "data-note='in_sample'" in row
+    assert "overlaps the training period" in row
+    assert "data-note" not in re.search(r"<tr data-evaluation='2017Q2'>.*?</tr>", page).group(0)
+    # the bounds are drawn with the AUC's chart, not charted on their own
+    assert "data-metric='auc'" in page
+    assert "data-metric='auc_ci_low'" not in page
+    auc_chart = re.search(r"<figure data-metric='auc'>.*?</figure>", page).group(0)
+    assert "[0.95, 0.99]" in auc_chart
