@@ -501,6 +501,8 @@ def _prediction_histogram(prediction: Mapping[str, Any]) -> str:
 
 
 def _performance(performance: Mapping[str, Any]) -> str:
+    """Each metric, reference against current, with 95 % intervals drawn where they exist; an
+    undefined metric says why, and a change says whether it is beyond the intervals."""
     rows = []
     for name, values in performance.items():
         values = _mapping(values)
@@ -508,18 +510,94 @@ def _performance(performance: Mapping[str, Any]) -> str:
         change = values.get("change")
         if _number(change) is None and before is not None and after is not None:
             change = after - before
+        reference_ci = _bounds(values, "reference")
+        current_ci = _bounds(values, "current")
+        reason = values.get("undefined")
+        current = (
+            f"<span class='undefined'>undefined ({esc(reason)})</span>"
+            if reason and after is None
+            else _with_interval(after, current_ci)
+        )
+        significant = values.get("significant")
+        verdict = (
+            _badge("beyond the intervals", "warn")
+            if significant is True
+            else "<span class='muted'>within</span>"
+            if significant is False
+            else ""
+        )
+        chart = _interval_chart(before, reference_ci, after, current_ci) if current_ci else ""
         rows.append(
-            f"<tr><td>{esc(name)}</td><td class='num'>{format_metric(before)}</td>"
-            f"<td class='num'>{format_metric(after)}</td>"
-            f"<td class='num'>{format_metric(change, signed=True)}</td></tr>"
+            f"<tr data-metric='{esc(name)}'><td>{esc(name)}</td>"
+            f"<td class='num'>{_with_interval(before, reference_ci)}</td>"
+            f"<td class='num'>{current}</td>"
+            f"<td class='num'>{format_metric(change, signed=True)}</td>"
+            f"<td>{verdict}</td><td class='interval-chart'>{chart}</td></tr>"
         )
     if not rows:
         return ""
     return (
         '<section class="block" id="performance"><h2>Performance drift</h2>'
-        "<table class='performance'><thead><tr><th>Metric</th><th class='num'>Reference</th>"
-        "<th class='num'>Current</th><th class='num'>Change</th></tr></thead>"
-        f"<tbody>{''.join(rows)}</tbody></table></section>"
+        "<p class='note'>Intervals are 95 %: Wilson for accuracy, precision and recall, DeLong "
+        "for the AUC. A change is <em>beyond the intervals</em> when it is larger than the two "
+        "batches' sizes explain (5 % level); "
+        f"<span class='legend'><span class='dot' style='background:{REFERENCE_COLOUR}'></span>"
+        f"reference<span class='dot' style='background:{CURRENT_COLOUR}'></span>current</span>"
+        "</p><div class='scroll'><table class='performance'><thead><tr><th>Metric</th>"
+        "<th class='num'>Reference</th><th class='num'>Current</th><th class='num'>Change</th>"
+        "<th>Change beyond the intervals?</th><th>95 % intervals</th></tr></thead>"
+        f"<tbody>{''.join(rows)}</tbody></table></div></section>"
+    )
+
+
+def _bounds(values: Mapping[str, Any], side: str) -> tuple[float, float] | None:
+    low, high = _number(values.get(f"{side}_ci_low")), _number(values.get(f"{side}_ci_high"))
+    return (low, high) if low is not None and high is not None else None
+
+
+def _with_interval(value: float | None, bounds: tuple[float, float] | None) -> str:
+    if value is None or bounds is None:
+        return format_metric(value)
+    return (
+        f"{format_metric(value)} <span class='muted'>[{format_metric(bounds[0])}, "
+        f"{format_metric(bounds[1])}]</span>"
+    )
+
+
+def _interval_chart(
+    before: float | None,
+    reference_ci: tuple[float, float] | None,
+    after: float | None,
+    current_ci: tuple[float, float],
+) -> str:
+    """Whiskers of the reference's and the batch's intervals on a shared scale (SVG)."""
+    marks = [(before, reference_ci, REFERENCE_COLOUR, 6), (after, current_ci, CURRENT_COLOUR, 16)]
+    numbers = [n for value, ci, _, _ in marks for n in (value, *(ci or ())) if n is not None]
+    low, high = min(numbers), max(numbers)
+    pad = max((high - low) * 0.1, 1e-3)
+    low, high = low - pad, high + pad
+    width = 180
+
+    def x(value: float) -> float:
+        return 4 + (value - low) / (high - low) * (width - 8)
+
+    parts = []
+    for value, ci, colour, y in marks:
+        if value is None:
+            continue
+        if ci is not None:
+            parts.append(
+                f'<line x1="{x(ci[0]):.1f}" y1="{y}" x2="{x(ci[1]):.1f}" y2="{y}" '
+                f'stroke="{colour}" stroke-width="2"/>'
+            )
+        shown = f" [{format_metric(ci[0])}, {format_metric(ci[1])}]" if ci else ""
+        parts.append(
+            f'<circle cx="{x(value):.1f}" cy="{y}" r="3.5" fill="{colour}">'
+            f"<title>{format_metric(value)}{shown}</title></circle>"
+        )
+    return (
+        f'<svg class="whiskers" viewBox="0 0 {width} 22" width="{width}" height="22" '
+        f'role="img" aria-label="95 % intervals">{"".join(parts)}</svg>'
     )
 
 
@@ -560,7 +638,9 @@ th {{ font-size: 12px; color: var(--muted); font-weight: 600; }}
 .kv td {{ text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }}
 .features {{ font-size: 13px; }}
 .features th, .features td {{ padding: 5px 6px; }}
-.performance {{ max-width: 560px; }}
+.performance {{ max-width: 900px; }}
+.performance .undefined {{ color: var(--muted); font-style: italic; }}
+.performance svg.whiskers {{ display: block; }}
 .block {{ margin-bottom: 20px; }}
 .scroll {{ overflow-x: auto; }}
 .features tr.drifted td {{ background: #fdf1ea; }}
