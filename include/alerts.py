@@ -37,13 +37,19 @@ def warning_email(
     evaluation: Mapping[str, Any] | None,
     base_url: str | None,
 ) -> WarningEmail:
-    """Which checks warned, with their values and bounds, and where to look next."""
+    """Which checks warned, with their values and bounds, and where to look next.
+
+    ``evaluation`` may carry the evaluation's ``labels`` (or ``undefined``: metric → reason and
+    ``notes``: topic → text): metrics the batch cannot define then read "undefined (reason)"
+    rather than n/a, and warnings about the numbers (an in-sample evaluation) are listed.
+    """
+    undefined, notes = _undefined_and_notes(evaluation or {})
     warned = [r for r in results if r.get("outcome") == "WARNING"]
     rows = "".join(
         "<tr>"
         f"<td>{html.escape(str(r.get('name')))}</td>"
         f"<td>{html.escape(str(r.get('metric')))}</td>"
-        f"<td>{_number(r.get('value'))}</td>"
+        f"<td>{_value(r.get('value'), undefined.get(str(r.get('metric'))))}</td>"
         f"<td>{html.escape(str(r.get('message') or ''))}</td>"
         "</tr>"
         for r in warned
@@ -80,6 +86,7 @@ def warning_email(
         '<table border="1" cellpadding="4" cellspacing="0">'
         "<tr><th>Check</th><th>Metric</th><th>Value</th><th>Details</th></tr>"
         f"{rows}</table>"
+        f"{_notes_html(undefined, notes)}"
         f"<p>{where}</p>"
     )
     return WarningEmail(subject=warning_subject(dag_id), html=body)
@@ -103,6 +110,43 @@ def run_log(
         f"Task states:\n{states}\n\n"
         f"Checks (outcome {outcome or 'n/a'}):\n{check_table}\n"
     )
+
+
+def _undefined_and_notes(evaluation: Mapping[str, Any]) -> tuple[dict[str, str], dict[str, str]]:
+    labels = evaluation.get("labels") or {}
+    undefined = {
+        key.removeprefix("undefined:"): str(text)
+        for key, text in labels.items()
+        if key.startswith("undefined:")
+    }
+    notes = {
+        key.removeprefix("note:"): str(text)
+        for key, text in labels.items()
+        if key.startswith("note:")
+    }
+    undefined |= {str(k): str(v) for k, v in (evaluation.get("undefined") or {}).items()}
+    notes |= {str(k): str(v) for k, v in (evaluation.get("notes") or {}).items()}
+    return undefined, notes
+
+
+def _notes_html(undefined: Mapping[str, str], notes: Mapping[str, str]) -> str:
+    items = [
+        f"<li><b>{html.escape(metric)}</b>: undefined ({html.escape(reason)})</li>"
+        for metric, reason in undefined.items()
+    ]
+    items += [
+        f"<li><b>{'warning' if topic == 'in_sample' else 'note'}</b>: {html.escape(text)}</li>"
+        for topic, text in notes.items()
+    ]
+    if not items:
+        return ""
+    return f"<p>About this evaluation&rsquo;s numbers:</p><ul>{''.join(items)}</ul>"
+
+
+def _value(value: Any, reason: str | None) -> str:
+    if value is None and reason:
+        return f"undefined ({html.escape(reason)})"
+    return _number(value)
 
 
 def _number(value: Any) -> str:
