@@ -260,6 +260,30 @@ def _with_reasons(table: pd.DataFrame, stored) -> pd.DataFrame:
     return table
 
 
+def _models(_workspace: Workspace, _args: argparse.Namespace) -> int:
+    """The models of the configuration folder: what each is, its DAGs, or why it cannot load."""
+    folder = config_dir()
+    found = load_config_dir(folder)
+    print(f"models in {folder}: {sum(f.config is not None for f in found)} of {len(found)} file(s)")
+    for item in found:
+        config = item.config
+        if config is None:
+            print(f"  {item.path.name}: CANNOT BE READ: {item.error}")
+            continue
+        dags = (
+            "data_drift_monitor, recursive_mes"
+            if config.is_tutorial
+            else f"{config.name}__data_drift_monitor, {config.name}__recursive_mes"
+        )
+        print(
+            f"  {config.name} ({item.path.name}): source {config.model.source}, store "
+            f"{config.store_name!r}, cadence {config.cadence}, schedule "
+            f"{config.monitor_schedule or 'manual only'}, {len(config.checks)} check(s); "
+            f"DAGs {dags}"
+        )
+    return 2 if any(f.config is None for f in found) else 0
+
+
 def _check(workspace: Workspace, args: argparse.Namespace) -> int:
     """Run the model's declared checks on one stored evaluation; the exit code says the worst."""
     config, store = workspace.config, workspace.mes
@@ -354,6 +378,11 @@ def _parser() -> argparse.ArgumentParser:
     evaluate = add("evaluate", _evaluate, "evaluate periods (default: the configured ones)")
     evaluate.add_argument("quarters", nargs="*", help="periods such as 2017Q2")
     add("show", _show, "print the evaluations of the store")
+    add(
+        "models",
+        _models,
+        "list the models of the configuration folder (MES_CONFIG_DIR); exit 2 if a file is broken",
+    )
     check = add(
         "check",
         _check,

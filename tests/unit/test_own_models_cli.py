@@ -60,3 +60,21 @@ def test_a_period_without_rows_names_the_source(example, home, capsys) -> None:
     err = capsys.readouterr().err
     assert "no rows for 2016Q1" in err
     assert "seattle_weather_labelled.csv" in err
+
+
+def test_models_lists_each_configuration_and_the_broken_ones(
+    example, home, capsys, monkeypatch, tmp_path
+) -> None:
+    folder = tmp_path / "configs"
+    folder.mkdir()
+    for path in (example / "configs").glob("*.yaml"):
+        (folder / path.name).write_text(path.read_text().replace("../", f"{example}/"))
+    monkeypatch.setenv("MES_CONFIG_DIR", str(folder))
+    assert main(["models"]) == 0
+    out = capsys.readouterr().out
+    assert "seattle_rain_file (seattle_rain_file.yaml): source file" in out
+    assert "DAGs seattle_rain_predictions__data_drift_monitor" in out
+
+    (folder / "typo.yaml").write_text("name: typo\nlabel: [")
+    assert main(["models"]) == 2
+    assert "typo.yaml: CANNOT BE READ" in capsys.readouterr().out
