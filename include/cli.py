@@ -297,7 +297,11 @@ def _check(workspace: Workspace, args: argparse.Namespace) -> int:
             )
     else:
         evaluation = _evaluation_of_period(workspace, args.period)
-    results = run_checks(validate_declared_checks(config.checks, config), evaluation.metrics)
+    results = run_checks(
+        validate_declared_checks(config.checks, config),
+        evaluation.metrics,
+        labels=evaluation.labels,
+    )
     outcome = worst_outcome(results)
     if any(r.outcome is CheckOutcome.EMPTY for r in results) and outcome is CheckOutcome.OK:
         outcome = CheckOutcome.EMPTY

@@ -122,7 +122,7 @@ class MESCheckOperator(BaseBranchOperator):
                 subject = f"{where}: no evaluation{version}"
                 evaluation_info = None
             else:
-                results = run_checks(checks, evaluation.metrics)
+                results = run_checks(checks, evaluation.metrics, labels=evaluation.labels)
                 # The MES keeps the outcome with the evaluation (the MES page shows it).
                 store.record_checks(
                     evaluation.evaluation_id,
@@ -137,6 +137,8 @@ class MESCheckOperator(BaseBranchOperator):
                     "evaluation_id": evaluation.evaluation_id,
                     "name": evaluation.name,
                     "model_version": evaluation.model_version,
+                    # Why a metric is undefined, in-sample and other notes, for the email.
+                    "labels": evaluation.labels,
                 }
         outcome = worst_outcome(results)
         empty = [r for r in results if r.outcome is CheckOutcome.EMPTY]

@@ -115,6 +115,7 @@ def test_drift_above_the_soft_maximum_takes_the_warning_branch(mes_url, run_moni
         "evaluation_id": evaluation_id,
         "name": "2017Q4",
         "model_version": "2017Q1-test",
+        "labels": {},
     }
     # The MES keeps the outcome with the evaluation it was checked on, and which run checked it.
     with ModelEvaluationStore.open(mes_url) as store:
