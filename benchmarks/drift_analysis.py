@@ -105,8 +105,25 @@ def main() -> None:
     print(f"  data drift {analysis.data_drift.verdict()}")
     by_pvalue = sorted(f.feature for f in analysis.features if f.pvalue_drifted)
     by_psi = sorted(f.feature for f in analysis.features if f.psi_drifted)
-    print(f"  drifted by p-value <= {config.drift.alpha}: {len(by_pvalue)} {by_pvalue}")
-    print(f"  drifted by PSI > {config.drift.psi_threshold}: {len(by_psi)} {by_psi}")
+    ours_flagged = sorted(analysis.drifted_features)
+    settings = config.drift
+    print(
+        f"  significant (adjusted p <= {settings.alpha}, {settings.correction}): "
+        f"{len(by_pvalue)} {by_pvalue}"
+    )
+    print(f"  PSI > {settings.psi_threshold} (reported only): {len(by_psi)} {by_psi}")
+    print(
+        f"  drifted (significant and material: Wasserstein/IQR >= "
+        f"{settings.wasserstein_threshold}, Jensen-Shannon >= "
+        f"{settings.jensen_shannon_threshold}, missing h >= {settings.missing_threshold}): "
+        f"{len(ours_flagged)} {ours_flagged}"
+    )
+    for feature in sorted(analysis.features, key=lambda f: -(f.effect_size or 0)):
+        print(
+            f"    {feature.feature:<32} effect {_shown(feature.effect_size)}  "
+            f"PSI {_shown(feature.psi)}  adj. p {_shown(feature.pvalue_adjusted, '.1e')}  "
+            f"{'DRIFTED' if feature.drifted else ''}"
+        )
 
     if args.skip_evidently:
         return
@@ -129,21 +146,26 @@ def main() -> None:
         f"speed-up: {seconds / ours:.1f}x (Evidently {seconds:.2f} s / ours {ours:.2f} s; "
         "target >= 5x)"
     )
-    agree = set(theirs) == set(by_psi)
+    agree = set(theirs) == set(ours_flagged)
     print(
-        f"agreement on drifted features: Evidently vs our PSI flags: "
+        f"agreement on drifted features: Evidently vs our flags: "
         f"{'same' if agree else 'different'}"
         + (
             ""
             if agree
-            else f" (only Evidently: {sorted(set(theirs) - set(by_psi))}, "
-            f"only ours: {sorted(set(by_psi) - set(theirs))})"
+            else f" (only Evidently: {sorted(set(theirs) - set(ours_flagged))}, "
+            f"only ours: {sorted(set(ours_flagged) - set(theirs))})"
         )
     )
-    both = set(theirs) & set(by_pvalue)
-    print(
-        f"  Evidently's drifted features also flagged by our p-values: {len(both)} of {len(theirs)}"
-    )
+    for name, entry in sorted(evidently["per_feature"].items()):
+        print(
+            f"    {name:<32} {entry['method']}: {_shown(entry['score'])} "
+            f"(threshold {entry['threshold']}) {'DRIFTED' if entry['drifted'] else ''}"
+        )
+
+
+def _shown(value, spec: str = ".3f") -> str:
+    return "n/a" if value is None else format(value, spec)
 
 
 def _features(frame, config):

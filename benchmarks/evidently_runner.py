@@ -17,6 +17,13 @@ reading the results. The JSON written:
 
 ``peak_rss_mb`` is the whole process's peak, so it includes the two loaded frames
 (``rss_after_load_mb``).
+
+``--batch MANIFEST.json`` runs many pairs in one process (one import of Evidently), for the
+drift-flag benchmark: the manifest is ``{"numeric": [...], "categorical": [...], "pairs":
+[{"reference": path, "current": path}, ...]}`` and ``--out`` receives ``{"results": [...]}``,
+one entry per pair as above. A column without any value on a side makes Evidently refuse the
+whole report ("An empty column was provided"), so such columns are left out of that pair's
+report and listed under ``"empty_columns"``: Evidently gives them no verdict.
 """
 
 from __future__ import annotations
@@ -174,14 +181,40 @@ def run_evidently(
     }
 
 
+def run_batch(manifest: Mapping[str, Any]) -> dict[str, Any]:
+    """Evidently's verdicts on every pair of the manifest (see the module docstring)."""
+    numeric, categorical = list(manifest["numeric"]), list(manifest["categorical"])
+    results = []
+    for pair in manifest["pairs"]:
+        reference = load_frame(Path(pair["reference"]), numeric + categorical)
+        current = load_frame(Path(pair["current"]), numeric + categorical)
+        empty = [
+            name
+            for name in numeric + categorical
+            if reference[name].isna().all() or current[name].isna().all()
+        ]
+        kept_numeric = [name for name in numeric if name not in empty]
+        kept_categorical = [name for name in categorical if name not in empty]
+        result = run_evidently(reference, current, kept_numeric, kept_categorical)
+        result["empty_columns"] = empty
+        results.append(result)
+    return {"results": results, "evidently_version": evidently.__version__}
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("reference", type=Path, help="reference frame (parquet)")
-    parser.add_argument("current", type=Path, help="current frame (parquet)")
+    parser.add_argument("reference", type=Path, nargs="?", help="reference frame (parquet)")
+    parser.add_argument("current", type=Path, nargs="?", help="current frame (parquet)")
+    parser.add_argument("--batch", type=Path, help="a manifest of many pairs (module docstring)")
     parser.add_argument("--numeric", default="", help="numeric columns, comma-separated")
     parser.add_argument("--categorical", default="", help="categorical columns, comma-separated")
     parser.add_argument("--out", type=Path, required=True, help="where to write the JSON result")
     args = parser.parse_args(argv)
+    if args.batch:
+        _write(args.out, run_batch(json.loads(args.batch.read_text())))
+        return 0
+    if args.reference is None or args.current is None:
+        parser.error("give the reference and current frames, or --batch MANIFEST")
 
     numeric, categorical = column_list(args.numeric), column_list(args.categorical)
     if not numeric and not categorical:
@@ -200,11 +233,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         rss_after_load_mb=loaded_rss,
         peak_rss_mb=peak_rss_mb(),
     )
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    temporary = args.out.with_name(f".{args.out.name}.tmp")
-    temporary.write_text(json.dumps(result, indent=2) + "\n")
-    os.replace(temporary, args.out)
+    _write(args.out, result)
     return 0
+
+
+def _write(path: Path, result: Mapping[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.tmp")
+    temporary.write_text(json.dumps(result, indent=2) + "\n")
+    os.replace(temporary, path)
 
 
 if __name__ == "__main__":
