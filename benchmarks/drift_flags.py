@@ -235,7 +235,7 @@ def main() -> None:
                     effects.setdefault(f"{key}:{d.kind}", []).append(d.effect_size)
                     effects.setdefault(f"{key}:missing", []).append(abs(d.missing_effect_size))
             started = time.perf_counter()
-            evidently = run_evidently(pairs, folder, n) if pairs else "Evidently skipped"
+            evidently = run_evidently(pairs, folder, n) if pairs else None
             evidently_seconds = (time.perf_counter() - started) / max(len(pairs), 1)
         ours_rates = rates(ours[rule.correction])
         row = {
@@ -252,7 +252,7 @@ def main() -> None:
                 name: float(np.mean([evidently_flags(r)[name] for r in evidently]))
                 for name in TRUTH
             }
-        else:
+        elif evidently is not None:
             row["evidently_note"] = evidently
         table.append(row)
         by_correction.append((n, {c: rates(flags) for c, flags in ours.items()}))
