@@ -229,7 +229,7 @@ def describe_reference(model: SavedModel, rule: DriftRule) -> dict[str, Any]:
         "rows": rows,
         "small": bool(recorded.get("small")) or too_few,
         "effect_sizes_used": not too_few,
-        "note": "; ".join(notes) or None,
+        "note": "; ".join(note.rstrip(". ") for note in notes) or None,
     }
 
 

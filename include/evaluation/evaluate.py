@@ -68,6 +68,13 @@ class Evaluation:
     def all_notes(self) -> dict[str, str]:
         """Every warning about the numbers: the metrics' own (``auc``) and the evaluation's."""
         own = dict(self.performance.notes) if self.performance is not None else {}
+        reference = self.drift.reference if self.drift is not None else {}
+        if reference.get("small"):
+            # On the record's labels, so the CLI, the MES page and the checks' readers see it.
+            own["small_reference"] = (
+                f"small reference: {reference.get('rows')} rows ({reference.get('description')})"
+                + (f"; {reference['note']}" if reference.get("note") else "")
+            )
         return {**own, **self.notes}
 
     def metrics(self) -> dict[str, float]:

@@ -36,6 +36,8 @@ def test_a_model_file_is_registered_evaluated_and_checked(example, home, capsys)
     out = capsys.readouterr().out
     assert "evaluated 2013Q2: 91 rows" in out
     assert "evaluated 2013Q3: 92 rows" in out
+    # The small reference is said with every evaluation (and kept on its labels for the page).
+    assert "note: small reference: 366 rows (reference period 2012-01-01/2013-01-01" in out
 
     # Summer against a 2012 reference: the domain classifier tells them apart.
     assert main(["--config", config, "check", "2013Q3"]) == 3
