@@ -236,19 +236,8 @@ class PostgresDatasetStore:
 
     def _connect(self) -> psycopg2.extensions.connection:
         url = self._url
-        options = {
-            key: value if isinstance(value, str) else value[-1] for key, value in url.query.items()
-        }
         try:
-            connection = psycopg2.connect(
-                host=url.host,
-                port=url.port,
-                user=url.username,
-                password=url.password,
-                dbname=url.database,
-                connect_timeout=CONNECT_TIMEOUT_SECONDS,
-                **options,
-            )
+            connection = connect_url(url)
         except psycopg2.Error as exc:
             raise StoreError(
                 f"cannot connect to PostgreSQL at {self._address()} as user "
@@ -262,6 +251,26 @@ class PostgresDatasetStore:
     def _address(self) -> str:
         host = self._url.host or "local socket"
         return f"{host}:{self._url.port or 5432}/{self._url.database or '(default database)'}"
+
+
+def connect_url(url: URL) -> psycopg2.extensions.connection:
+    """A psycopg2 connection to the database of a SQLAlchemy URL.
+
+    The URL's parts go as keyword arguments, not as a DSN: libpq's errors about a malformed DSN
+    quote it, password included. Raises ``psycopg2.Error``; callers say what failed and where.
+    """
+    options = {
+        key: value if isinstance(value, str) else value[-1] for key, value in url.query.items()
+    }
+    return psycopg2.connect(
+        host=url.host,
+        port=url.port,
+        user=url.username,
+        password=url.password,
+        dbname=url.database,
+        connect_timeout=CONNECT_TIMEOUT_SECONDS,
+        **options,
+    )
 
 
 class _CsvStream:

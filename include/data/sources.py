@@ -39,6 +39,7 @@ from sqlalchemy.exc import ArgumentError
 
 from include.config import DataSource, MonitoringConfig
 from include.data.batches import as_datetimes, period_bounds, select_period
+from include.data.postgres_store import connect_url
 from include.data.storage import POSTGRES_SCHEMES, DatasetStore, PostgresDatasetStore
 from include.errors import (
     ConfigurationError,
@@ -60,7 +61,6 @@ __all__ = [
 
 CSV_CHUNK_ROWS = 250_000
 FETCH_ROWS = 50_000
-CONNECT_TIMEOUT_SECONDS = 10
 _SEPARATORS = (",", ";", "\t", "|")
 _SQL_DATE_TYPES = ("date", "timestamp without time zone", "timestamp with time zone")
 _SQL_TEXT_TYPES = ("text", "character varying", "character")
@@ -452,20 +452,8 @@ class PostgresRows:
     def _cursor(self, action: str) -> Iterator[psycopg2.extensions.cursor]:
         """A read-only transaction; database errors say what failed and where."""
         url = self._url
-        options = {
-            key: value if isinstance(value, str) else value[-1] for key, value in url.query.items()
-        }
         try:
-            # Keyword arguments, not the URL: libpq's errors about a malformed DSN quote it.
-            connection = psycopg2.connect(
-                host=url.host,
-                port=url.port,
-                user=url.username,
-                password=url.password,
-                dbname=url.database,
-                connect_timeout=CONNECT_TIMEOUT_SECONDS,
-                **options,
-            )
+            connection = connect_url(url)
         except psycopg2.Error as exc:
             raise StoreError(
                 f"cannot connect to read {self.describe()} as user "

@@ -26,22 +26,14 @@ from include.drift.domain_classifier import (
 from include.drift.rule import DriftRule
 from include.drift.univariate import FeatureDrift, univariate_drift
 from include.mes.records import json_safe
+from include.metric_catalog import FEATURE_METRICS as CATALOG_FEATURE_METRICS
 from include.model.features import PREDICTION_COLUMN, PROBABILITY_COLUMN, predictions_frame
 from include.model.registry import SavedModel
 from include.periods import Period
 
-# Per-feature statistics published as metrics "<statistic>:<feature>", e.g. "psi:card_age".
-FEATURE_METRICS = (
-    "psi",
-    "ks_statistic",
-    "ks_pvalue",
-    "wasserstein",
-    "chi2_statistic",
-    "chi2_pvalue",
-    "pvalue_adjusted",
-    "effect_size",
-    "missing_share_change",
-)
+# Per-feature statistics published as metrics "<statistic>:<feature>", e.g. "psi:card_age"
+# (drift_importance comes from the domain classifier, not from a feature's statistics).
+FEATURE_METRICS = tuple(name for name in CATALOG_FEATURE_METRICS if name != "drift_importance")
 
 
 @dataclass(frozen=True)
