@@ -10,7 +10,8 @@ the tutorial's (whose DAGs are `data_drift_monitor` and `recursive_mes`) gets:
   the model's recipients on a warning; backfill it over past periods to fill the store;
 - `<name>__recursive_mes`: evaluates the periods of its Param `periods`, one task each.
 
-Adding a model is adding a file: the Airflow DAG processor picks it up at its next parse. A file that cannot be read is reported as an import error of
+Adding a model is adding a file: the Airflow DAG processor picks it up at its next parse.
+A file that cannot be read is reported as an import error of
 `model_config_errors.py` and only its own DAGs are missing; the other models keep running.
 """
 
