@@ -94,11 +94,14 @@ def test_releases_reach_prod_a_broken_one_is_refused_and_rollback_works(
         assert [v["bundle_version"] for v in recorded["dag_versions"]] == ["v1"]
 
         doc = source / "dags" / "recursive_mes.py"
-        doc.write_text(doc.read_text().replace("tags=[", 'tags=["v2", '))
-        assert release("v2", "tags recursive_mes with v2").state == DagRunState.SUCCESS
+        doc.write_text(
+            doc.read_text().replace("The tutorial's *Recursive_MES*", "Release v2: *Recursive_MES*")
+        )
+        assert release("v2", "documents recursive_mes as v2").state == DagRunState.SUCCESS
         assert served_bundle_version(*api, "recursive_mes") == "v2"
         with prod.client() as client:
-            assert "v2" in [t["name"] for t in client.get("/dags/recursive_mes").json()["tags"]]
+            details = client.get("/dags/recursive_mes/details").json()
+            assert "Release v2: *Recursive_MES*" in details["doc_md"]
 
         (source / "dags" / "broken.py").write_text("raise ImportError('v3 does not import')\n")
         assert release("v3", "a broken DAG").state == DagRunState.FAILED
