@@ -49,6 +49,9 @@ def log_in(page: Page, url: str, password: str, username: str = "admin") -> None
     page.get_by_label("Username").fill(username)
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Sign in").click()
+    # The login page then navigates on its own: a goto before it lands is interrupted by it.
+    page.wait_for_url(lambda address: "login" not in address, timeout=60_000)
+    page.wait_for_load_state("load")
 
 
 def chromium_executable() -> str:
