@@ -14,6 +14,9 @@ from include.config import load_config
 from mes_dag_defaults import dag_settings
 from mes_model_dags import model_dag_ids, periods_param
 
+# Read once per parse: the model of MES_CONFIG (the tutorial's by default).
+_CONFIG = load_config()
+
 
 @dag(
     dag_id="build_project_mes",
@@ -21,16 +24,14 @@ from mes_model_dags import model_dag_ids, periods_param
     **dag_settings(),
     doc_md=__doc__,
     tags=["mes", "model-monitoring"],
-    params={
-        "quarters": periods_param(list(load_config().batch_periods) or ["latest"], tutorial=True)
-    },
+    params={"quarters": periods_param(list(_CONFIG.batch_periods) or ["latest"], tutorial=True)},
     # The quarters travel to recursive_mes as a list, not as the text of one.
     render_template_as_native_obj=True,
 )
 def build_project_mes():
     TriggerDagRunOperator(
         task_id="run_recursive_mes",
-        trigger_dag_id=model_dag_ids(load_config())[1],
+        trigger_dag_id=model_dag_ids(_CONFIG)[1],
         conf={"quarters": "{{ params.quarters }}"},
         wait_for_completion=True,
         poke_interval=5,

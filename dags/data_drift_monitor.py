@@ -27,11 +27,12 @@ from include.config import load_config
 from mes_dag_defaults import monitor_schedule
 from mes_model_dags import build_monitor_dag
 
+_config = load_config()
 data_drift_monitor_dag = build_monitor_dag(
-    load_config(),
+    _config,
     config_path=None,
     # The configuration's schedule (quarterly for the tutorial); MES_MONITOR_SCHEDULE overrides
     # it ("none": only from the UI or API).
-    schedule=monitor_schedule(load_config().monitor_schedule),
+    schedule=monitor_schedule(_config.monitor_schedule),
     doc_md=__doc__,
 )

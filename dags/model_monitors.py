@@ -39,8 +39,9 @@ def _doc(dag_id: str, what: str, config, path) -> str:
     )
 
 
+_PRIMARY = _primary_model()
 for _file in load_config_dir():
-    if _file.config is None or _file.config.name == _primary_model():
+    if _file.config is None or _file.config.name == _PRIMARY:
         continue
     _name = _file.config.name
     globals()[f"{_name}__monitor"] = build_monitor_dag(
