@@ -39,5 +39,13 @@ class StoreError(MonitoringError):
     """The model evaluation store cannot be reached or refused an operation."""
 
 
+class StoreNotCreatedError(StoreError):
+    """The database holds no MES yet, and a reader may not create one."""
+
+
+class StorePermissionError(StoreError):
+    """The store's role may not do this (e.g. a SELECT-only role asked to write)."""
+
+
 class BundleError(MonitoringError):
     """A bundle cannot be made, read, verified or extracted: bad id, corrupt or tampered archive."""

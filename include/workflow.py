@@ -68,12 +68,15 @@ class Workspace:
         models: str | os.PathLike[str] | None = None,
         mes_url: str | None = None,
         reports: str | os.PathLike[str] | None = None,
+        read_only: bool = False,
     ) -> Workspace:
+        """``read_only``: the MES is only read (``show``, ``check``), so a SELECT-only role will do
+        and the schema is not created or upgraded."""
         return cls(
             config=config or load_config(),
             datasets=open_dataset_store(datasets or os.environ.get("MES_DATASETS")),
             models=Path(models or models_root()),
-            mes=ModelEvaluationStore.open(mes_url),
+            mes=ModelEvaluationStore.open(mes_url, read_only=read_only),
             reports=Path(reports or os.environ.get("MES_REPORTS") or mes_home() / "reports"),
         )
 

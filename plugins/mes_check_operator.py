@@ -20,8 +20,9 @@ The checks themselves live in ``include.checks``.
 
 from __future__ import annotations
 
+import contextlib
 import logging
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseBranchOperator
@@ -104,17 +105,16 @@ class MESCheckOperator(BaseBranchOperator):
             # A wrong check definition will not fix itself on a retry.
             raise AirflowFailException(f"invalid checks for task {self.task_id}: {exc}") from None
 
-        from include.mes.store import ModelEvaluationStore
-
         ti = context["ti"]
         own = bool(self.evaluation_id)
-        with ModelEvaluationStore.open(mes_database_url(self.mes_conn_id)) as store:
-            where = f"store {self.store_name!r} at {store.description}"
-            evaluation = (
-                self._own_evaluation(store, where)
-                if own
-                else store.latest(self.store_name, model_version=self.model_version)
-            )
+        with _reader(mes_database_url(self.mes_conn_id)) as (store, description):
+            where = f"store {self.store_name!r} at {description}"
+            if own:
+                evaluation = self._own_evaluation(store, where)
+            elif store is None:
+                evaluation = None
+            else:
+                evaluation = store.latest(self.store_name, model_version=self.model_version)
             if evaluation is None:
                 version = f" for model version {self.model_version}" if self.model_version else ""
                 reason = f"the store {self.store_name!r} holds no evaluation{version}"
@@ -124,11 +124,7 @@ class MESCheckOperator(BaseBranchOperator):
             else:
                 results = run_checks(checks, evaluation.metrics, labels=evaluation.labels)
                 # The MES keeps the outcome with the evaluation (the MES page shows it).
-                store.record_checks(
-                    evaluation.evaluation_id,
-                    results,
-                    checked_by={"dag_id": ti.dag_id, "run_id": ti.run_id, "task_id": ti.task_id},
-                )
+                self._record(store, evaluation.evaluation_id, results, ti)
                 subject = (
                     f"evaluation {evaluation.name!r} (model version {evaluation.model_version}, "
                     f"id {evaluation.evaluation_id}) of {where}"
@@ -162,10 +158,29 @@ class MESCheckOperator(BaseBranchOperator):
             return self.warning_task_ids
         return self.ok_task_ids
 
+    def _record(self, store: Any, evaluation_id: str, results: list[CheckResult], ti) -> None:
+        """Keep the outcomes with the evaluation; a role that may only read the MES still
+        branches and alerts, with a warning that the outcomes were not recorded."""
+        from include.errors import StorePermissionError
+
+        try:
+            store.record_checks(
+                evaluation_id,
+                results,
+                checked_by={"dag_id": ti.dag_id, "run_id": ti.run_id, "task_id": ti.task_id},
+            )
+        except StorePermissionError as exc:
+            self.log.warning("Check outcomes not recorded in the MES (read-only role): %s", exc)
+
     def _own_evaluation(self, store: Any, where: str) -> Any:
         """The evaluation this run built; it must exist and belong to this operator's store."""
         from include.errors import StoreError
 
+        if store is None:
+            raise AirflowFailException(
+                f"cannot check evaluation {self.evaluation_id!r}: the database at {where} holds "
+                "no MES yet"
+            )
         try:
             evaluation = store.get(str(self.evaluation_id))
         except StoreError as exc:
@@ -178,6 +193,23 @@ class MESCheckOperator(BaseBranchOperator):
                 f"{evaluation.store_name!r}, not to {where}"
             )
         return evaluation
+
+
+@contextlib.contextmanager
+def _reader(url: str) -> Iterator[tuple[Any, str]]:
+    """The MES opened for reading (a SELECT-only role will do) and its description; the store is
+    None when the database holds no MES yet, which for the checks means no evaluation."""
+    from include.db import describe_url
+    from include.errors import StoreNotCreatedError
+    from include.mes.store import ModelEvaluationStore
+
+    try:
+        store = ModelEvaluationStore.open(url, read_only=True)
+    except StoreNotCreatedError:
+        yield None, describe_url(url)
+        return
+    with store:
+        yield store, store.description
 
 
 def _empty_message(subject: str, empty: Sequence[CheckResult]) -> str:

@@ -37,7 +37,8 @@ def _open_store() -> Any:
     from include.mes.store import ModelEvaluationStore
     from mes_hook import mes_database_url
 
-    return ModelEvaluationStore.open(mes_database_url())
+    # The page only reads: a SELECT-only role will do.
+    return ModelEvaluationStore.open(mes_database_url(), read_only=True)
 
 
 def build_app() -> Any:

@@ -23,8 +23,7 @@ import psycopg2
 import pyarrow as pa
 import pyarrow.csv as pacsv
 from psycopg2 import sql
-from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import ArgumentError
+from sqlalchemy.engine import URL
 
 from include.data.batches import period_bounds, select_period
 from include.data.store_common import (
@@ -35,6 +34,7 @@ from include.data.store_common import (
     check_dataset_name,
     dataset_not_found,
 )
+from include.db import parse_url
 from include.errors import ConfigurationError, DataValidationError, StoreError
 from include.periods import Period
 
@@ -65,13 +65,7 @@ class PostgresDatasetStore:
     """One table per dataset in schema ``schema`` of the database at ``url``."""
 
     def __init__(self, url: str, schema: str = "datasets") -> None:
-        try:
-            self._url: URL = make_url(url)
-        except ArgumentError:
-            raise ConfigurationError(
-                "cannot read the dataset store URL: write it as "
-                "postgresql://user:password@host:port/dbname"
-            ) from None
+        self._url: URL = parse_url(url, what="dataset store URL", error=ConfigurationError)
         if not self._url.drivername.startswith(("postgresql", "postgres")):
             raise ConfigurationError(
                 f"a PostgreSQL dataset store needs a postgresql:// URL, not {self._url.drivername}"

@@ -34,13 +34,13 @@ import pyarrow.compute as pc
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 from psycopg2 import sql
-from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import ArgumentError
+from sqlalchemy.engine import URL
 
 from include.config import DataSource, MonitoringConfig
 from include.data.batches import as_datetimes, period_bounds, select_period
 from include.data.postgres_store import connect_url
 from include.data.storage import POSTGRES_SCHEMES, DatasetStore, PostgresDatasetStore
+from include.db import parse_url
 from include.errors import (
     ConfigurationError,
     DatasetNotFoundError,
@@ -354,13 +354,7 @@ class PostgresRows:
     search path)."""
 
     def __init__(self, url: str, table: str, *, date_column: str) -> None:
-        try:
-            self._url: URL = make_url(url)
-        except ArgumentError:
-            raise ConfigurationError(
-                "cannot read the data's PostgreSQL URL: write it as "
-                "postgresql://user:password@host:port/dbname"
-            ) from None
+        self._url: URL = parse_url(url, what="data's PostgreSQL URL", error=ConfigurationError)
         if not self._url.drivername.startswith(("postgresql", "postgres")):
             raise ConfigurationError(
                 f"a PostgreSQL table needs a postgresql:// URL, not {self._url.drivername}://"

@@ -21,7 +21,7 @@ import pandas as pd
 import sqlalchemy as sa
 
 from include.db import create_engine, normalise_url, transaction
-from include.errors import StoreError
+from include.errors import StoreError, StoreNotCreatedError
 from include.mes import migrations
 from include.mes.records import (
     EvaluationRecord,
@@ -64,10 +64,12 @@ _SUMMARY_COLUMNS = (
 
 def resolve_mes_url(url: str | None = None) -> str:
     """The MES location: ``url``, else ``$MES_DATABASE_URL``, else an embedded SQLite file."""
-    url = url or os.environ.get("MES_DATABASE_URL")
+    if url:
+        return normalise_url(url)
+    url = os.environ.get("MES_DATABASE_URL")
     if not url:
         return f"sqlite:///{mes_home() / 'mes.sqlite'}"
-    return normalise_url(url)
+    return normalise_url(url, what="MES database URL (MES_DATABASE_URL)")
 
 
 class ModelEvaluationStore:
@@ -78,12 +80,22 @@ class ModelEvaluationStore:
         self.description = description
 
     @classmethod
-    def open(cls, url: str | None = None, *, migrate: bool = True) -> ModelEvaluationStore:
+    def open(
+        cls, url: str | None = None, *, migrate: bool = True, read_only: bool = False
+    ) -> ModelEvaluationStore:
+        """A writer creates or upgrades the schema first (``migrate``); a reader (``read_only``)
+        needs only SELECT rights and checks that the schema is the one this code reads."""
         resolved = resolve_mes_url(url)
         engine, description = create_engine(resolved, SCHEMA, what="MES database")
         store = cls(engine, description)
-        if migrate:
-            store.migrate()
+        try:
+            if read_only:
+                store.check_readable()
+            elif migrate:
+                store.migrate()
+        except BaseException:
+            store.close()
+            raise
         return store
 
     def close(self) -> None:
@@ -106,6 +118,28 @@ class ModelEvaluationStore:
     def schema_version(self) -> int:
         with self._transaction() as conn:
             return migrations.current_version(conn)
+
+    def check_readable(self) -> None:
+        """Refuse, saying why, a store this code cannot read: none yet, older or newer."""
+        version = self.schema_version()
+        latest = migrations.latest_version()
+        if version == latest:
+            return
+        if version == 0:
+            raise StoreNotCreatedError(
+                f"the model evaluation store at {self.description} holds no MES yet: evaluate a "
+                "period first (a writer creates the schema; a reader may not)"
+            )
+        if version < latest:
+            raise StoreError(
+                f"the model evaluation store at {self.description} is at schema version "
+                f"{version} and this code reads version {latest}: let a writer upgrade it (any "
+                "evaluation does, with a role that may create tables)"
+            )
+        raise StoreError(
+            f"the model evaluation store at {self.description} is at schema version {version} "
+            f"but this code knows versions up to {latest}: upgrade the project before using it"
+        )
 
     # -- writing ---------------------------------------------------------------------------
 
