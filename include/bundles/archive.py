@@ -116,7 +116,7 @@ class Manifest:
 
 def check_bundle_id(bundle_id: str) -> str:
     """``bundle_id`` if it is a valid id (``v3``, ``2026.11-rc1``); BundleError otherwise."""
-    if not _BUNDLE_ID.fullmatch(bundle_id):
+    if not isinstance(bundle_id, str) or not _BUNDLE_ID.fullmatch(bundle_id):
         raise BundleError(
             f"invalid bundle id {bundle_id!r}: use 1 to 64 letters, digits, '.', '_' or '-', "
             "starting with a letter or digit, e.g. 'v3'"

@@ -9,8 +9,19 @@
   the target's Python, extract it into a fresh release folder, import every DAG of the bundle in a
   separate process with the target's Python, then switch the ``active`` link in one rename. Until
   that rename the previous bundle stays active, and it stays active if anything fails. Updates of
-  one deployment are serialised by a lock file; each is in the history from its start, so an
-  update killed half way shows as interrupted. **Rollback** is an update to an earlier bundle.
+  one deployment are serialised by a lock file; each is in the history from its start.
+  **Rollback** is an update to an earlier bundle.
+- **Reconciling** repairs what a killed update left, whenever the deployment is not being updated
+  (on open, status and before each update, under the lock): the ``active`` link is the truth of
+  what is served, so the record follows the link; the update whose release the link points at
+  succeeded in fact and is recorded so; every other update still "running" (its process is gone,
+  since it no longer holds the lock) is recorded as interrupted. Releases that were never
+  activated (failed or interrupted updates, half-extracted folders, stale temporary links) are
+  removed; every release that was once active is kept, because runs started under it still run
+  its code (``plugins/mes_dag_bundle.py``) and rolling back to it needs no extraction.
+
+One bundle store per deployer database: the lock that tells a running update from a killed one
+lives in the store.
 """
 
 from __future__ import annotations
@@ -20,6 +31,8 @@ import fcntl
 import hashlib
 import json
 import os
+import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -27,12 +40,18 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB
 
-from include.bundles.archive import Manifest, extract_bundle, sha256_file, verify_bundle
+from include.bundles.archive import (
+    Manifest,
+    check_bundle_id,
+    extract_bundle,
+    sha256_file,
+    verify_bundle,
+)
 from include.db import create_engine, transaction
 from include.errors import BundleError
 from include.files import write_atomically
@@ -77,6 +96,11 @@ updates = sa.Table(
 
 RUNNING, SUCCESS, FAILED, INTERRUPTED = "running", "success", "failed", "interrupted"
 
+# Deployment names are folder names in the store: the bundle ids' rule, which keeps them inside.
+_DEPLOYMENT_NAME = re.compile(r"[0-9A-Za-z][0-9A-Za-z._-]{0,63}")
+# A release folder: ``{update_id:06d}-{bundle_id}``.
+_RELEASE = re.compile(r"(\d+)-(.+)")
+
 # Imports every DAG file of a bundle, each on its own, and reports the errors as JSON.
 _IMPORT_PROBE = """
 import json, runpy, sys, traceback
@@ -116,9 +140,19 @@ def default_store() -> Path:
     return Path(os.environ.get("MES_BUNDLE_STORE") or mes_home() / "bundles")
 
 
+def check_deployment_name(name: str) -> str:
+    """``name`` if it is a valid deployment name (``prod``); BundleError otherwise."""
+    if not isinstance(name, str) or not _DEPLOYMENT_NAME.fullmatch(name):
+        raise BundleError(
+            f"invalid deployment name {name!r}: use 1 to 64 letters, digits, '.', '_' or '-', "
+            "starting with a letter or digit, e.g. 'prod'"
+        )
+    return name
+
+
 def deployment_folder(store: Path, name: str) -> Path:
     """Where a deployment's releases and its ``active`` link live in the store."""
-    return Path(store) / "deployments" / name
+    return Path(store) / "deployments" / check_deployment_name(name)
 
 
 def settings_digest(settings: Mapping[str, Any]) -> str:
@@ -148,6 +182,10 @@ class Deployer:
             if conn.dialect.name == "postgresql":
                 conn.execute(sa.text(f"CREATE SCHEMA IF NOT EXISTS {SCHEMA}"))
             metadata.create_all(conn)
+            names = conn.execute(sa.select(deployments.c.name)).scalars().all()
+        for name in names:
+            if _DEPLOYMENT_NAME.fullmatch(name):
+                deployer._reconcile_if_idle(name)
         return deployer
 
     def close(self) -> None:
@@ -165,7 +203,7 @@ class Deployer:
     # -- bundles ----------------------------------------------------------------------------
 
     def archive_path(self, bundle_id: str) -> Path:
-        return self.store / "published" / f"{bundle_id}.tar.gz"
+        return self.store / "published" / f"{check_bundle_id(bundle_id)}.tar.gz"
 
     def publish(self, archive: Path) -> Manifest:
         """Keep a verified bundle; the same id with other content is refused."""
@@ -218,6 +256,7 @@ class Deployer:
 
     def configure(self, name: str, settings: Mapping[str, Any]) -> None:
         """Create the deployment, or change its settings (it is then out of sync)."""
+        check_deployment_name(name)
         with self._transaction() as conn:
             exists = conn.execute(
                 sa.select(deployments.c.name).where(deployments.c.name == name)
@@ -232,6 +271,11 @@ class Deployer:
                 conn.execute(deployments.insert(), {"name": name, "settings": dict(settings)})
 
     def status(self, name: str) -> DeploymentStatus:
+        """The deployment as served (reconciled first unless an update is running)."""
+        self._reconcile_if_idle(name)
+        return self._read_status(name)
+
+    def _read_status(self, name: str) -> DeploymentStatus:
         with self._transaction() as conn:
             row = (
                 conn.execute(sa.select(deployments).where(deployments.c.name == name))
@@ -248,8 +292,6 @@ class Deployer:
             ]
         if row is None:
             raise BundleError(f"no deployment named {name!r}: configure it first")
-        if history and history[-1]["outcome"] == RUNNING and not self._locked(name):
-            history[-1]["outcome"] = INTERRUPTED
         return DeploymentStatus(
             name=name,
             active_bundle_id=row["active_bundle_id"],
@@ -262,14 +304,18 @@ class Deployer:
         self, name: str, bundle_id: str, *, requested_by: str = "cli", python: str = sys.executable
     ) -> DeploymentStatus:
         """Activate ``bundle_id`` on the deployment; on failure the previous one stays active."""
+        check_deployment_name(name)
+        check_bundle_id(bundle_id)
         with self._lock(name):
-            current = self.status(name)
+            self._reconcile(name)
+            current = self._read_status(name)
             update_id = self._start(name, bundle_id, current.active_bundle_id, requested_by)
             try:
                 release = self._prepare_release(name, bundle_id, update_id, python)
                 _switch_link(self.active_path(name), release)
             except BaseException as exc:
                 self._finish(update_id, FAILED, str(exc))
+                self._remove_leftovers(name)
                 if isinstance(exc, BundleError):
                     raise
                 raise BundleError(f"update of {name} to {bundle_id} failed: {exc}") from exc
@@ -344,29 +390,154 @@ class Deployer:
                 .values(outcome=outcome, message=message, finished_at=datetime.now(UTC))
             )
 
-    @contextlib.contextmanager
-    def _lock(self, name: str) -> Iterator[None]:
-        """Serialise the updates of one deployment (the lock dies with a killed process)."""
-        path = self.deployment_dir(name) / ".update.lock"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with path.open("a") as handle:
-            fcntl.flock(handle, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(handle, fcntl.LOCK_UN)
+    # -- reconciling --------------------------------------------------------------------------
 
-    def _locked(self, name: str) -> bool:
+    def _reconcile_if_idle(self, name: str) -> None:
+        """Reconcile unless an update holds the lock (or the store cannot be locked from here:
+        a read-only store, where nothing can be repaired anyway)."""
+        if not self.deployment_dir(name).is_dir():
+            return  # no update ever ran from this store: nothing to reconcile against
+        with self._lock(name, wait=False) as held:
+            if held:
+                self._reconcile(name)
+
+    def _reconcile(self, name: str) -> None:
+        """Make the record say what the ``active`` link serves; call with the lock held.
+
+        Holding the lock, no update of the deployment is running: a "running" row belongs to a
+        process that died. The one whose release the link points at switched the link before it
+        died, so it succeeded in fact; the others never took effect.
+        """
+        served = _served_release(self.active_path(name))
+        now = datetime.now(UTC)
+        with self._transaction() as conn:
+            recorded = conn.execute(
+                sa.select(deployments.c.active_bundle_id).where(deployments.c.name == name)
+            ).first()
+            if recorded is None:
+                return
+            unfinished = conn.execute(
+                sa.select(updates.c.update_id, updates.c.to_bundle_id).where(
+                    updates.c.deployment == name,
+                    sa.or_(
+                        updates.c.outcome == RUNNING,
+                        sa.and_(
+                            updates.c.update_id == served.update_id,
+                            updates.c.outcome != SUCCESS,
+                        ),
+                    ),
+                )
+            ).all()
+            for update_id, to_bundle_id in unfinished:
+                if update_id == served.update_id:
+                    outcome = SUCCESS
+                    message = (
+                        f"{to_bundle_id} is active (the update's process stopped after switching "
+                        "the active link; completed on reconciliation)"
+                    )
+                else:
+                    outcome = INTERRUPTED
+                    message = (
+                        f"interrupted: the update's process stopped before {to_bundle_id} was "
+                        "activated; the active bundle did not change (found on reconciliation)"
+                    )
+                conn.execute(
+                    updates.update()
+                    .where(updates.c.update_id == update_id)
+                    .values(outcome=outcome, message=message, finished_at=now)
+                )
+            # A link the deployer did not make (served.known False) tells no bundle id: the
+            # record is left as it is.
+            if served.known and recorded.active_bundle_id != served.bundle_id:
+                conn.execute(
+                    deployments.update()
+                    .where(deployments.c.name == name)
+                    .values(active_bundle_id=served.bundle_id, updated_at=now)
+                )
+        self._remove_leftovers(name)
+
+    def _remove_leftovers(self, name: str) -> None:
+        """Remove what no update will use: releases of failed or interrupted updates (never the
+        one the link points at), half-extracted folders and temporary links; call with the lock
+        held. A release whose update is not in the history is left alone."""
+        folder = self.deployment_dir(name)
+        for link in folder.glob(".active.*"):
+            if link.is_symlink():
+                link.unlink(missing_ok=True)
+        releases = folder / "releases"
+        if not releases.is_dir():
+            return
+        served = _served_release(self.active_path(name))
+        with self._transaction() as conn:
+            never_active = {
+                f"{update_id:06d}-{bundle_id}"
+                for update_id, bundle_id in conn.execute(
+                    sa.select(updates.c.update_id, updates.c.to_bundle_id).where(
+                        updates.c.deployment == name,
+                        updates.c.outcome.in_([FAILED, INTERRUPTED]),
+                    )
+                )
+            }
+        never_active.discard(served.folder)
+        for release in releases.iterdir():
+            staging = release.name.startswith(".") and release.name.endswith(".partial")
+            if staging or release.name in never_active:
+                shutil.rmtree(release, ignore_errors=True)
+
+    @contextlib.contextmanager
+    def _lock(self, name: str, *, wait: bool = True) -> Iterator[bool]:
+        """Serialise the updates of one deployment (the lock dies with a killed process).
+
+        Yields whether the lock is held: with ``wait=False`` it is not when an update holds it.
+        """
         path = self.deployment_dir(name) / ".update.lock"
-        if not path.exists():
-            return False
-        with path.open("a") as handle:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            handle = path.open("a")
+        except OSError as exc:
+            if not wait:
+                yield False
+                return
+            raise BundleError(
+                f"cannot lock deployment {name} at {path} ({exc.strerror}): updating needs a "
+                "bundle store this process may write to"
+            ) from exc
+        with handle:
             try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                fcntl.flock(handle, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
-                return True
-            fcntl.flock(handle, fcntl.LOCK_UN)
-            return False
+                held = False
+            else:
+                held = True
+            try:
+                yield held
+            finally:
+                if held:
+                    fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+class _Served(NamedTuple):
+    """What a deployment's ``active`` link points at."""
+
+    folder: str | None  # None: there is no link, nothing is served
+    update_id: int | None = None
+    bundle_id: str | None = None
+
+    @property
+    def known(self) -> bool:
+        """Whether the bundle served is known: none, or a release folder of the deployer."""
+        return self.folder is None or self.update_id is not None
+
+
+def _served_release(link: Path) -> _Served:
+    try:
+        folder = Path(os.readlink(link)).name
+    except FileNotFoundError:
+        return _Served(None)
+    except OSError:  # not a link: something other than the deployer put it there
+        return _Served(link.name)
+    match = _RELEASE.fullmatch(folder)
+    return _Served(folder, int(match[1]), match[2]) if match else _Served(folder)
 
 
 def _switch_link(link: Path, target: Path) -> None:
