@@ -291,11 +291,7 @@ def _parse_one(position: int, spec: Any) -> Check:
             ) from None
         return ValueInSetCheck(name=name, metric=metric, allowed=values, outcome_if_not=outcome)
     _refuse_unknown(label, spec, {"name", "metric", *_RANGE_KEYS})
-    bounds = {
-        key: _parse_number(label, key, spec[key])
-        for key in _RANGE_KEYS
-        if spec.get(key) is not None and spec.get(key) != ""
-    }
+    bounds = {key: _parse_number(label, key, spec[key]) for key in _RANGE_KEYS if key in spec}
     return NumericRangeCheck(name=name, metric=metric, **bounds)
 
 
@@ -308,6 +304,12 @@ def _refuse_unknown(label: str, spec: Mapping[str, Any], known: set[str]) -> Non
 
 
 def _parse_number(label: str, key: str, raw: Any) -> float:
+    if raw is None or (isinstance(raw, str) and not raw.strip()):
+        # Often a template that rendered nothing: a bound the user meant would go unchecked.
+        raise ConfigurationError(
+            f"{label}: {key} is empty ({raw!r}): give a number, or leave {key} out for no such "
+            "bound"
+        )
     number = _number(raw.strip() if isinstance(raw, str) else raw, allow_text=True)
     if number is None:
         raise ConfigurationError(f"{label}: {key} = {raw!r} is not a finite number")

@@ -29,7 +29,7 @@ from include.data.provenance import (
 from include.data.sources import RowSource, open_reference_rows, open_rows
 from include.data.storage import TUTORIAL_TABLES, DatasetStore, open_dataset_store
 from include.drift.report import write_drift_report
-from include.errors import EmptyBatchError
+from include.errors import ConfigurationError, EmptyBatchError
 from include.evaluation.evaluate import Evaluation, evaluate_batch
 from include.mes.store import ModelEvaluationStore
 from include.model.registry import (
@@ -89,7 +89,15 @@ class Workspace:
     def report_path(self, evaluation: Evaluation) -> Path:
         """Where the drift report of an evaluation is written."""
         name = f"{evaluation.period.name}_{evaluation.model_version}.html".replace("/", "_")
-        return self.reports / self.config.store_name / name
+        path = self.reports / self.config.store_name / name
+        # The configuration refuses names that leave a folder; this keeps it so whatever the
+        # caller built.
+        if not path.resolve().is_relative_to(self.reports.resolve()):
+            raise ConfigurationError(
+                f"store {self.config.store_name!r}: its drift reports would be written outside "
+                f"{self.reports}"
+            )
+        return path
 
     def close(self) -> None:
         self.mes.close()

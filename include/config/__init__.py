@@ -30,6 +30,8 @@ DEFAULT_CONFIG_PATH = Path(__file__).with_name("fraud_tutorial.yaml")
 DEFAULT_CONFIG_DIR = DEFAULT_CONFIG_PATH.parent
 # The tutorial's model: its DAGs keep the ids recursive_mes, build_project_mes, data_drift_monitor.
 TUTORIAL_MODEL = "fraud_authorization"
+# Model and store names: folder names and DAG id prefixes.
+SAFE_NAME = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9_-]|\.(?!\.)){0,99}")
 DEFAULT_SCHEDULES = {
     "quarter": "0 6 1 1,4,7,10 *",
     "month": "0 6 1 * *",
@@ -251,8 +253,8 @@ class MonitoringConfig(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$", description="model name")
-    store_name: str = Field("the_MES", min_length=1)
+    name: str = Field(description="model name (a folder and DAG id prefix)")
+    store_name: str = Field("the_MES", description="the MES store (a report folder)")
     dataset: str = Field("transactions_prepared", pattern=r"^[A-Za-z0-9_]+$")
     data: DataSource | None = Field(
         None, description="where the rows live; none: dataset `dataset` of MES_DATASETS"
@@ -279,6 +281,17 @@ class MonitoringConfig(BaseModel):
     model: ModelSettings = ModelSettings()
     drift: DriftSettings = DriftSettings()
 
+    @field_validator("name", "store_name")
+    @classmethod
+    def _safe_name(cls, value: str, info) -> str:
+        # Both name folders (models, reports) and DAG ids: nothing that leaves a folder.
+        if not SAFE_NAME.fullmatch(value):
+            raise ValueError(
+                f"{info.field_name} {value!r} is not a valid name: use up to 100 letters, digits, "
+                "'_', '.' and '-', starting with a letter or digit (no '/', no spaces, no '..')"
+            )
+        return value
+
     @field_validator("reference_period")
     @classmethod
     def _reference_parses(cls, value: str) -> str:
@@ -288,8 +301,16 @@ class MonitoringConfig(BaseModel):
     @field_validator("batch_periods")
     @classmethod
     def _batches_parse(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        seen: dict[tuple, str] = {}
         for text in value:
             _check_period(text)
+            period = Period.parse(text)
+            first = seen.setdefault((period.start, period.end), text)
+            if first != text or value.count(text) > 1:
+                same = "" if first == text else f" (as {first!r})"
+                raise ValueError(
+                    f"period {text!r} is listed twice{same}: each period is evaluated once"
+                )
         return value
 
     @model_validator(mode="after")

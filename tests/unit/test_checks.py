@@ -348,10 +348,19 @@ def test_parse_the_tutorial_check():
 
 def test_parse_numbers_rendered_as_text_by_templating():
     [check] = parse_checks(
-        [{"name": "auc", "metric": "auc", "hard_min": " 0.5 ", "soft_min": "6e-1", "soft_max": ""}]
+        [{"name": "auc", "metric": "auc", "hard_min": " 0.5 ", "soft_min": "6e-1"}]
     )
 
     assert (check.hard_min, check.soft_min, check.soft_max) == (0.5, 0.6, None)
+
+
+@pytest.mark.parametrize("empty", ["", "  ", None])
+def test_an_empty_bound_is_refused_not_dropped(empty):
+    # A template that rendered nothing would otherwise leave a bound the user meant unchecked.
+    spec = {"name": "auc", "metric": "auc", "hard_min": 0.5, "soft_max": empty}
+
+    with pytest.raises(ConfigurationError, match=r"check 'auc': soft_max is empty"):
+        parse_checks([spec])
 
 
 def test_parse_value_in_set():
