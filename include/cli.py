@@ -17,8 +17,7 @@ import argparse
 import os
 import sys
 import time
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from include.checks import (
     CheckOutcome,
@@ -27,19 +26,18 @@ from include.checks import (
     validate_declared_checks,
     worst_outcome,
 )
-from include.config import MonitoringConfig, config_dir, load_config, load_config_dir
-from include.data.provenance import TUTORIAL_DATASETS
 from include.errors import ConfigurationError, MonitoringError
-from include.mes.store import evaluations_table
-from include.model.registry import load_model
 from include.periods import Period
-from include.workflow import (
-    Workspace,
-    evaluate_quarter,
-    generate_tutorial_data,
-    prepare_project,
-    train,
-)
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from include.config import MonitoringConfig
+    from include.workflow import Workspace
+
+# pandas, scikit-learn and SQLAlchemy (through include.workflow) are imported by the commands that
+# use them, so that --help and a bad configuration answer at once: the configuration is read and
+# validated (pydantic and YAML only) before anything heavy is imported.
 
 EXIT_CODES = {"OK": 0, "WARNING": 3, "ERROR": 4, "EMPTY": 5}
 
@@ -47,7 +45,10 @@ EXIT_CODES = {"OK": 0, "WARNING": 3, "ERROR": 4, "EMPTY": 5}
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
-        workspace = Workspace.open(config=_chosen_config(args))
+        config = _chosen_config(args)
+        from include.workflow import Workspace
+
+        workspace = Workspace.open(config=config)
     except MonitoringError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -65,13 +66,15 @@ def main(argv: list[str] | None = None) -> int:
         workspace.close()
 
 
-def _chosen_config(args: argparse.Namespace) -> MonitoringConfig | None:
-    """``--config FILE``, else ``--model NAME`` of the configuration folder, else None
-    (``MES_CONFIG`` or the tutorial's)."""
+def _chosen_config(args: argparse.Namespace) -> MonitoringConfig:
+    """``--config FILE``, else ``--model NAME`` of the configuration folder, else ``MES_CONFIG``
+    or the tutorial's."""
+    from include.config import config_dir, load_config, load_config_dir
+
     if args.config:
         return load_config(args.config)
     if not args.model:
-        return None
+        return load_config()
     found = load_config_dir()
     for item in found:
         if item.config is not None and item.config.name == args.model:
@@ -87,6 +90,9 @@ def _chosen_config(args: argparse.Namespace) -> MonitoringConfig | None:
 
 def _generate(workspace: Workspace, args: argparse.Namespace) -> None:
     """Write the tutorial's datasets; never over datasets that generate did not write."""
+    from include.data.provenance import TUTORIAL_DATASETS
+    from include.workflow import generate_tutorial_data
+
     config = workspace.config
     if not config.is_tutorial:
         print(
@@ -107,6 +113,8 @@ def _generate(workspace: Workspace, args: argparse.Namespace) -> None:
 
 
 def _train(workspace: Workspace, _args: argparse.Namespace) -> None:
+    from include.workflow import train
+
     model = train(workspace)
     metrics = model.metadata["test_metrics"]
     print(
@@ -163,6 +171,9 @@ def _register(workspace: Workspace, _args: argparse.Namespace) -> None:
 
 
 def _evaluate(workspace: Workspace, args: argparse.Namespace) -> None:
+    from include.model.registry import load_model
+    from include.workflow import evaluate_quarter, prepare_project
+
     if workspace.config.model.trained_here:
         model = load_model(workspace.config, root=workspace.models)
     else:
@@ -214,6 +225,10 @@ def _evaluation_notes(evaluation) -> list[str]:
 
 
 def _show(workspace: Workspace, _args: argparse.Namespace) -> None:
+    import pandas as pd
+
+    from include.mes.store import evaluations_table
+
     stored = workspace.mes.evaluations(workspace.config.store_name)
     print(
         f"model evaluation store {workspace.config.store_name!r} in {workspace.mes.description}: "
@@ -237,6 +252,8 @@ SHOWN_METRICS = ("auc", "accuracy", "f1", "log_loss")
 def _with_reasons(table: pd.DataFrame, stored) -> pd.DataFrame:
     """The table with "undefined (reason)" where a metric is undefined, and an ``in_sample``
     column when an evaluation is."""
+    import pandas as pd
+
     from include.evaluation.metrics import undefined_text
 
     for column in SHOWN_METRICS:
@@ -262,6 +279,8 @@ def _with_reasons(table: pd.DataFrame, stored) -> pd.DataFrame:
 
 def _models(_workspace: Workspace, _args: argparse.Namespace) -> int:
     """The models of the configuration folder: what each is, its DAGs, or why it cannot load."""
+    from include.config import config_dir, load_config_dir
+
     folder = config_dir()
     found = load_config_dir(folder)
     print(f"models in {folder}: {sum(f.config is not None for f in found)} of {len(found)} file(s)")
