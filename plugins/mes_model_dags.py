@@ -282,10 +282,13 @@ def build_recursive_dag(config: MonitoringConfig, *, config_path: str | None, do
         @task(outlets=[asset])
         def publish(evaluations: list[dict], outlet_events=None) -> list[str]:
             """One asset event for the run, naming every evaluation it stored."""
-            ids = [e["evaluation_id"] for e in evaluations]
+            # One slice, not iteration: iterating the mapped results reads past the last one,
+            # which the Task SDK logs as an "XCom not found" error in every healthy run.
+            stored = list(evaluations[: len(evaluations)])
+            ids = [e["evaluation_id"] for e in stored]
             outlet_events[asset].extra = {
                 "evaluation_ids": ids,
-                "quarters": [e["quarter"] for e in evaluations],
+                "quarters": [e["quarter"] for e in stored],
             }
             return ids
 

@@ -56,11 +56,16 @@ def asset_events() -> list[dict]:
     return [json.loads(row) if isinstance(row, str) else row for row in rows]
 
 
-def test_each_quarter_is_one_mapped_evaluation_in_the_mes(recursive, project) -> None:
+def test_each_quarter_is_one_mapped_evaluation_in_the_mes(recursive, project, capfd) -> None:
     before = len(asset_events())
+    capfd.readouterr()
     dag_run = run(recursive, quarters=QUARTERS)
 
     assert dag_run.state == DagRunState.SUCCESS
+    # A healthy run prints no error (publish once logged "XCom not found" in every run).
+    logged = capfd.readouterr()
+    errors = [line for line in (logged.out + logged.err).splitlines() if "[error" in line.lower()]
+    assert errors == []
     mapped = [ti for ti in dag_run.get_task_instances() if ti.task_id == "evaluate_quarter"]
     assert sorted(ti.map_index for ti in mapped) == [0, 1, 2]
     assert all(ti.state == TaskInstanceState.SUCCESS for ti in mapped)
