@@ -406,7 +406,9 @@ class Deployer:
 
         Holding the lock, no update of the deployment is running: a "running" row belongs to a
         process that died. The one whose release the link points at switched the link before it
-        died, so it succeeded in fact; the others never took effect.
+        died, so it succeeded in fact; the others never took effect. Which settings a completed
+        update applied is not known, so the applied-settings digest stays the last recorded one
+        (the deployment reads out of sync rather than in sync by guess).
         """
         served = _served_release(self.active_path(name))
         now = datetime.now(UTC)

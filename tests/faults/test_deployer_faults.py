@@ -14,6 +14,7 @@ import re
 import signal
 import subprocess
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -33,6 +34,10 @@ VERSION = {version!r}
 if os.environ.get("FAULT_KILL_DEPLOYER_IN_PROBE"):
     os.kill(os.getppid(), signal.SIGKILL)
 time.sleep(float(os.environ.get("FAULT_SLOW_PROBE", "0")))
+if os.environ.get("FAULT_ASKED_DIR"):  # hold the update until two have asked for one
+    deadline = time.monotonic() + 60
+    while len(os.listdir(os.environ["FAULT_ASKED_DIR"])) < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
 """
 
 # The child: one update, killed at the step FAULT_KILL_AT names.
@@ -82,8 +87,17 @@ elif step == "recorded":
         real_finish(self, update_id, outcome, message)
 
     module.Deployer._finish = finish
-print(f"asking {time.time()}", flush=True)
+elif step == "cleaning":  # removing a leftover release: one file gone, then killed
+
+    def rmtree(path, *args, **kwargs):
+        next(p for p in Path(path).rglob("*") if p.is_file()).unlink()
+        die()
+
+    module.shutil.rmtree = rmtree
 with module.Deployer.open(sys.argv[2], Path(sys.argv[3])) as deployer:
+    print(f"asking {time.time()}", flush=True)
+    if os.environ.get("FAULT_ASKED_DIR"):
+        Path(os.environ["FAULT_ASKED_DIR"], str(os.getpid())).touch()
     deployer.update(sys.argv[4], sys.argv[5])
 """
 
@@ -98,14 +112,31 @@ def make_bundle(tmp_path: Path, bundle_id: str) -> Path:
     return create_bundle(bundle_id, out_dir=tmp_path / "out", source=source)
 
 
+_started: list[subprocess.Popen] = []
+
+
+@pytest.fixture(autouse=True)
+def _no_child_left() -> Iterator[None]:
+    """A failing test leaves no update (or its import probe) running behind it."""
+    yield
+    while _started:
+        process = _started.pop()
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+
 def start_update(url: str, store: Path, bundle_id: str, **env: str) -> subprocess.Popen:
-    return subprocess.Popen(
+    process = subprocess.Popen(
         [str(PYTHON), "-c", CHILD, str(REPO), url, str(store), "prod", bundle_id],
         env={**os.environ, **env},
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        start_new_session=True,  # its own process group, with the import probe it starts
     )
+    _started.append(process)
+    return process
 
 
 def linked_bundle(deployer: Deployer) -> str | None:
@@ -245,10 +276,30 @@ def test_every_killed_update_stays_interrupted_not_only_the_last(sqlite_url, tmp
     engine.dispose()
 
 
+def test_a_reconciliation_killed_while_cleaning_up_is_finished_by_the_next(
+    sqlite_url, tmp_path
+) -> None:
+    store = prepared(sqlite_url, tmp_path)
+    killed_update(sqlite_url, store, "extracted")
+    leftover = store / "deployments" / "prod" / "releases" / "000002-v2"
+    files = len([p for p in leftover.rglob("*") if p.is_file()])
+    cleaning = start_update(sqlite_url, store, "v3", FAULT_KILL_AT="cleaning")
+    _, stderr = cleaning.communicate(timeout=120)
+    assert cleaning.returncode == -signal.SIGKILL, stderr
+    assert len([p for p in leftover.rglob("*") if p.is_file()]) == files - 1  # half removed
+    with Deployer.open(sqlite_url, store) as deployer:
+        assert leftovers(deployer) == ["000001-v1"]
+        assert outcomes(deployer) == [(None, "v1", "success"), ("v1", "v2", "interrupted")]
+        assert deployer.status("prod").active_bundle_id == linked_bundle(deployer) == "v1"
+
+
 def test_two_processes_updating_at_once_take_turns(postgres_url, tmp_path) -> None:
     store = prepared(postgres_url, tmp_path)
+    asked_dir = tmp_path / "asked"
+    asked_dir.mkdir()
+    # The first to get the lock cannot finish before both have asked: they really contend.
     processes = [
-        start_update(postgres_url, store, bundle_id, FAULT_SLOW_PROBE="1")
+        start_update(postgres_url, store, bundle_id, FAULT_ASKED_DIR=str(asked_dir))
         for bundle_id in ("v2", "v3")
     ]
     asked = []
@@ -276,10 +327,11 @@ def test_an_update_waiting_for_a_killed_one_records_the_right_start(sqlite_url, 
             assert time.monotonic() < deadline, "the slow update never started"
             time.sleep(0.1)
         waiting = start_update(sqlite_url, store, "v3")
-        time.sleep(1)  # the second update is now waiting for the lock
+        assert waiting.stdout.readline().startswith("asking")
+        time.sleep(0.5)  # the second update is now waiting for the lock
         assert waiting.poll() is None
         assert deployer.status("prod").history[-1]["outcome"] == "running"
-        slow.kill()
+        os.killpg(slow.pid, signal.SIGKILL)  # the update and its import probe
         slow.wait()
         _, stderr = waiting.communicate(timeout=120)
         assert waiting.returncode == 0, stderr
