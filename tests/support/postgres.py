@@ -191,3 +191,35 @@ def fresh_database(server: PostgresServer, prefix: str = "mes_test") -> Iterator
         yield url
     finally:
         server.drop_database(url)
+
+
+def restart_local_cluster(server: PostgresServer, *, timeout: int = 60) -> None:
+    """Restart a cluster that ``start_local_cluster`` started, as an operator would: ``pg_ctl
+    restart -m fast`` ends every open connection (their transactions roll back) and serves
+    again before this returns, on the same port with the same options."""
+    if not server.origin.startswith("throwaway cluster"):
+        raise RuntimeError(
+            f"only a cluster started by start_local_cluster can be restarted, not a {server.origin}"
+        )
+    with _admin_connection(server.admin_url) as conn, conn.cursor() as cur:
+        cur.execute("SHOW data_directory")
+        (datadir,) = cur.fetchone()
+    bindir = _postgres_bindir()
+    command = [
+        str(bindir / "pg_ctl"),
+        "-D",
+        datadir,
+        "-l",
+        str(Path(datadir).parent / "server.log"),
+        "-m",
+        "fast",
+        "-w",
+        "-t",
+        str(timeout),
+        "restart",
+    ]
+    if os.geteuid() == 0:  # pg_ctl refuses to run as root
+        command = ["su", "postgres", "-s", "/bin/sh", "-c", shlex.join(command)]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=timeout + 30)
+    if done.returncode != 0:
+        raise RuntimeError(f"pg_ctl restart failed ({done.returncode}): {done.stderr[-2000:]}")

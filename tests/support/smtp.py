@@ -59,3 +59,16 @@ def attachments(message: EmailMessage) -> dict[str, bytes]:
 def html_body(message: EmailMessage) -> str:
     body = message.get_body(preferencelist=("html", "plain"))
     return "" if body is None else body.get_content()
+
+
+@contextmanager
+def smtp_server_at(port: int) -> Iterator[MailSink]:
+    """Run a server on 127.0.0.1:``port``, a port chosen before: the mail server of a deployment
+    that was down and comes back where its connection points. Yields the sink."""
+    sink = MailSink()
+    controller = Controller(sink, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield sink
+    finally:
+        controller.stop()
