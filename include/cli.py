@@ -27,7 +27,7 @@ from include.checks import (
     worst_outcome,
 )
 from include.errors import ConfigurationError, MonitoringError
-from include.periods import Period
+from include.periods import Period, parse_periods
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -40,15 +40,20 @@ if TYPE_CHECKING:
 # validated (pydantic and YAML only) before anything heavy is imported.
 
 EXIT_CODES = {"OK": 0, "WARNING": 3, "ERROR": 4, "EMPTY": 5}
+# How a command uses the MES: writes (creating or upgrading it), only reads, or not at all.
+WRITE, READ = "write", "read"
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
+        if args.store is None:  # the command needs no workspace (``models``)
+            return args.run(None, args) or 0
         config = _chosen_config(args)
         from include.workflow import Workspace
 
-        workspace = Workspace.open(config=config)
+        # Readers (show, check) need only SELECT rights on the MES and never migrate it.
+        workspace = Workspace.open(config=config, read_only=args.store == READ)
     except MonitoringError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -179,7 +184,9 @@ def _evaluate(workspace: Workspace, args: argparse.Namespace) -> None:
     else:
         # A model trained elsewhere is registered on first use, as the DAGs do.
         model = prepare_project(workspace)
-    for quarter in args.quarters or workspace.config.batch_periods:
+    # The same period named twice (2017Q2 and 2017-04-01/2017-06-30...) is refused, not run twice.
+    periods = [p.name for p in parse_periods(args.quarters)] if args.quarters else None
+    for quarter in periods or workspace.config.batch_periods:
         evaluation_id, evaluation = evaluate_quarter(workspace, quarter, model=model)
         print(
             f"evaluated {quarter}: {evaluation.row_count} rows, AUC "
@@ -277,7 +284,7 @@ def _with_reasons(table: pd.DataFrame, stored) -> pd.DataFrame:
     return table
 
 
-def _models(_workspace: Workspace, _args: argparse.Namespace) -> int:
+def _models(_workspace: Workspace | None, _args: argparse.Namespace) -> int:
     """The models of the configuration folder: what each is, its DAGs, or why it cannot load."""
     from include.config import config_dir, load_config_dir
 
@@ -386,9 +393,9 @@ def _parser() -> argparse.ArgumentParser:
     model.add_argument("--model", help="a model of the configuration folder (MES_CONFIG_DIR)")
     commands = parser.add_subparsers(required=True, metavar="command")
 
-    def add(name: str, run, help_text: str) -> argparse.ArgumentParser:
+    def add(name: str, run, help_text: str, store: str | None = WRITE) -> argparse.ArgumentParser:
         sub = commands.add_parser(name, help=help_text)
-        sub.set_defaults(run=run)
+        sub.set_defaults(run=run, store=store)
         return sub
 
     generate = add("generate", _generate, "generate the tutorial's datasets")
@@ -400,17 +407,19 @@ def _parser() -> argparse.ArgumentParser:
     add("register", _register, "register a model trained elsewhere (file, mlflow, predictions)")
     evaluate = add("evaluate", _evaluate, "evaluate periods (default: the configured ones)")
     evaluate.add_argument("quarters", nargs="*", help="periods such as 2017Q2")
-    add("show", _show, "print the evaluations of the store")
+    add("show", _show, "print the evaluations of the store", store=READ)
     add(
         "models",
         _models,
         "list the models of the configuration folder (MES_CONFIG_DIR); exit 2 if a file is broken",
+        store=None,
     )
     check = add(
         "check",
         _check,
         "run the model's checks on an evaluation; exit 0 only when all are OK "
         "(3 WARNING, 4 ERROR, 5 EMPTY)",
+        store=READ,
     )
     which = check.add_mutually_exclusive_group()
     which.add_argument(
