@@ -1,4 +1,4 @@
-"""The CLI answers ``--help``, a usage error and a bad configuration without its heavy libraries.
+"""The CLI answers --help, usage and configuration errors, and `models`, without heavy libraries.
 
 They took 2-3 s because the CLI imported pandas, scikit-learn, scipy and SQLAlchemy before it
 parsed its arguments. Each case runs the real CLI in a fresh Python, as ``python -m include.cli``
@@ -220,4 +220,17 @@ def test_a_configuration_error_is_clear_and_imports_nothing_heavy(
     assert run.stderr.startswith("error: ")
     assert message in run.stderr
     assert "Traceback" not in run.stderr
+    assert not home.exists()
+
+
+def test_models_lists_a_broken_file_without_heavy_libraries(cli, home, tmp_path) -> None:
+    folder = tmp_path / "models"
+    folder.mkdir()
+    (folder / "fraud.yaml").write_text(TUTORIAL_CONFIG.read_text())
+    (folder / "half.yaml").write_text("name: half\n")
+    run = cli("models", MES_CONFIG_DIR=str(folder), MES_CONFIG=str(tmp_path / "absent.yaml"))
+    assert (run.code, run.stderr, run.heavy) == (2, "", [])
+    assert run.stdout.startswith(f"models in {folder}: 1 of 2 file(s)\n")
+    assert "  fraud_authorization (fraud.yaml): source train, store 'the_MES'" in run.stdout
+    assert "  half.yaml: CANNOT BE READ: " in run.stdout
     assert not home.exists()
