@@ -1,4 +1,4 @@
-"""The CLI answers --help, usage and configuration errors, and `models`, without heavy libraries.
+"""The CLI answers --help, usage and configuration errors, and ``models``, without heavy libraries.
 
 They took 2-3 s because the CLI imported pandas, scikit-learn, scipy and SQLAlchemy before it
 parsed its arguments. Each case runs the real CLI in a fresh Python, as ``python -m include.cli``
