@@ -7,10 +7,13 @@ evaluates into a MES on a PostgreSQL server of this module's own, which it may r
    through its retries, with every evaluation of the run stored and the earlier ones intact.
 3. The mail server is down when ``send_warning`` runs: the task fails and is retried, and once
    the server is back exactly one warning arrives; the retry leaves the MES as it was.
+4. The MES's PostgreSQL is restarted while the check step (``mes_warn``) reads the evaluation its
+   run built: the check is retried and the run succeeds, as for an evaluation.
 
 To fault a save at a known point, the test holds a SHARE lock on ``mes.evaluation_samples``: a
 saving task then waits inside its transaction, its evaluation row (or the deletion of the one it
-replaces) written but not committed, where the test sees it in ``pg_stat_activity``.
+replaces) written but not committed, where the test sees it in ``pg_stat_activity``. An
+exclusive lock on ``mes.evaluations``, queued behind such a save, holds the check step's read.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import threading
 import time
 from collections.abc import Iterator
 from email.utils import getaddresses
@@ -153,8 +157,9 @@ def samples_locked(mes_db: str) -> Iterator[None]:
         conn.close()
 
 
-def waiting_saves(mes_db: str, count: int, timeout: float = 240) -> list[int]:
-    """Wait until ``count`` saves wait for the lock; the client ports of their connections."""
+def lock_waiters(mes_db: str, statement: str, count: int = 1, timeout: float = 240) -> list[int]:
+    """Wait until ``count`` statements like ``statement`` (a LIKE pattern) wait for a lock; the
+    client ports of their connections."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         ports = [
@@ -163,13 +168,18 @@ def waiting_saves(mes_db: str, count: int, timeout: float = 240) -> list[int]:
                 mes_db,
                 "select client_port from pg_stat_activity where datname = current_database() "
                 "and wait_event_type = 'Lock' and query ilike %s",
-                ("%mes.evaluation_samples%",),
+                (statement,),
             )
         ]
         if len(ports) >= count:
             return ports
         time.sleep(0.2)
-    raise AssertionError(f"{count} save(s) did not reach mes.evaluation_samples in {timeout} s")
+    raise AssertionError(f"{count} statement(s) like {statement!r} did not wait in {timeout} s")
+
+
+def waiting_saves(mes_db: str, count: int) -> list[int]:
+    """Wait until ``count`` saves wait for ``mes.evaluation_samples``."""
+    return lock_waiters(mes_db, "%mes.evaluation_samples%", count)
 
 
 def task_process(airflow: LocalAirflow, client_port: int) -> psutil.Process:
@@ -316,3 +326,44 @@ def test_a_warning_mailed_while_the_mail_server_is_down_arrives_once_when_it_is_
     assert f"(evaluation {q4})" in body
     # The retry sent the email and touched nothing in the store.
     assert stored(mes_db) == before_retry
+
+
+def test_a_restart_while_the_check_reads_its_evaluation_is_retried(deployment, mes_cluster) -> None:
+    """The check step (``mes_warn``) cut off from the MES by a restart is a passing fault, as
+    for an evaluation: retried, not failed at once."""
+    airflow, mes_db, _ = deployment
+    period = "2017-12"
+    evaluations = psycopg2.connect(libpq_url(mes_db))
+    try:
+        with airflow.client() as client:
+            with samples_locked(mes_db):
+                # An OK outcome: the run then needs no mail server.
+                conf = {"quarter": period, "drift_threshold": 1.0}
+                run_id = trigger(airflow, client, "data_drift_monitor", conf)
+                waiting_saves(mes_db, 1)
+                # Queue an exclusive lock on mes.evaluations behind build_mes's save: granted
+                # when the save commits, before mes_warn can read what it saved.
+                locking = threading.Thread(
+                    target=evaluations.cursor().execute,
+                    args=("LOCK TABLE mes.evaluations IN ACCESS EXCLUSIVE MODE",),
+                )
+                locking.start()
+                lock_waiters(mes_db, "LOCK TABLE mes.evaluations%")
+            locking.join(timeout=60)
+            assert not locking.is_alive()
+            # mes_warn has opened the store and waits to read the run's evaluation.
+            lock_waiters(mes_db, "%FROM mes.evaluations%WHERE mes.evaluations.evaluation_id =%")
+            restart_local_cluster(mes_cluster)
+            final = airflow.wait_for_run(client, "data_drift_monitor", run_id)
+            check = client.get(
+                f"/dags/data_drift_monitor/dagRuns/{run_id}/taskInstances/mes_warn"
+            ).json()
+    finally:
+        with contextlib.suppress(psycopg2.Error):
+            evaluations.close()
+
+    assert (check["state"], check["try_number"]) == ("success", 2)
+    assert final == "success"
+    after = stored(mes_db)
+    [built] = by_name(after, period)
+    assert '"outcome":"OK"' in after[built]["checks"].replace(" ", "")
