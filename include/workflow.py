@@ -40,6 +40,7 @@ from include.model.registry import (
     register_model,
     save_model,
 )
+from include.model.sources import identify_source
 from include.model.training import train_model
 from include.paths import mes_home
 from include.periods import Period
@@ -138,6 +139,10 @@ def train(workspace: Workspace) -> SavedModel:
     return load_model(config, trained.metadata["version"], workspace.models)
 
 
+# Model sources whose version id comes from the model itself (sources.identify_source).
+CONTENT_ADDRESSED = ("file", "mlflow")
+
+
 def prepare_project(
     workspace: Workspace, *, transactions_per_quarter: int = 20_000, seed: int = 2017
 ) -> SavedModel:
@@ -157,7 +162,14 @@ def prepare_project(
             transactions_per_quarter=transactions_per_quarter,
             seed=seed,
         )
-    if list_versions(config.name, workspace.models):
+    if config.model.source in CONTENT_ADDRESSED:
+        # The version is the model's content: a model file replaced in place, or an MLflow alias
+        # moved, is a new version (registered now), never the old copy evaluated quietly; a
+        # file that is gone is an error, whatever was registered before.
+        version = identify_source(config, None).version
+        if version in list_versions(config.name, workspace.models):
+            return load_model(config, version, root=workspace.models)
+    elif list_versions(config.name, workspace.models):
         return load_model(config, root=workspace.models)
     if not config.model.trained_here:
         rows, description = reference_rows(workspace)

@@ -81,12 +81,13 @@ class SourceIdentity:
     details: dict[str, Any] = field(default_factory=dict)
 
 
-def identify_source(config: MonitoringConfig, reference: pd.DataFrame) -> SourceIdentity:
+def identify_source(config: MonitoringConfig, reference: pd.DataFrame | None) -> SourceIdentity:
     """The version id and source details of the configured external model.
 
     The id comes from the content, so registering the same model twice gives the same version:
     ``file-<sha256 prefix>``, ``mlflow-<name>-v<version>`` (``mlflow-run-<run id prefix>`` for a
-    ``runs:/`` URI), ``predictions-<hash of the reference's scores and the settings>``. A threshold
+    ``runs:/`` URI), ``predictions-<hash of the reference's scores and the settings>`` (only this
+    one reads ``reference``). A threshold
     other than 0.5 is part of the id (``-t0.3``): it changes every predicted class.
     """
     settings = config.model
