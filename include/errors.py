@@ -39,6 +39,10 @@ class StoreError(MonitoringError):
     """The model evaluation store cannot be reached or refused an operation."""
 
 
+class EvaluationNotFoundError(StoreError):
+    """The store holds no evaluation with that id (permanent, unlike a lost connection)."""
+
+
 class StoreNotCreatedError(StoreError):
     """The database holds no MES yet, and a reader may not create one."""
 

@@ -174,7 +174,7 @@ class MESCheckOperator(BaseBranchOperator):
 
     def _own_evaluation(self, store: Any, where: str) -> Any:
         """The evaluation this run built; it must exist and belong to this operator's store."""
-        from include.errors import StoreError
+        from include.errors import EvaluationNotFoundError
 
         if store is None:
             raise AirflowFailException(
@@ -183,7 +183,8 @@ class MESCheckOperator(BaseBranchOperator):
             )
         try:
             evaluation = store.get(str(self.evaluation_id))
-        except StoreError as exc:
+        except EvaluationNotFoundError as exc:
+            # Permanent: no retry finds it. A lost connection (StoreError) is retried.
             raise AirflowFailException(
                 f"cannot check evaluation {self.evaluation_id!r}: {exc}"
             ) from None

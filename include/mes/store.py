@@ -21,7 +21,7 @@ import pandas as pd
 import sqlalchemy as sa
 
 from include.db import create_engine, normalise_url, transaction
-from include.errors import StoreError, StoreNotCreatedError
+from include.errors import EvaluationNotFoundError, StoreError, StoreNotCreatedError
 from include.mes import migrations
 from include.mes.records import (
     EvaluationRecord,
@@ -210,7 +210,7 @@ class ModelEvaluationStore:
                 )
             ).first()
             if exists is None:
-                raise StoreError(
+                raise EvaluationNotFoundError(
                     f"no evaluation {evaluation_id!r} in the store at {self.description}: "
                     "it was replaced or removed since it was read; nothing was recorded"
                 )
@@ -300,7 +300,9 @@ class ModelEvaluationStore:
         with self._transaction() as conn:
             row = conn.execute(query).mappings().first()
         if row is None:
-            raise StoreError(f"no evaluation {evaluation_id!r} in the store at {self.description}")
+            raise EvaluationNotFoundError(
+                f"no evaluation {evaluation_id!r} in the store at {self.description}"
+            )
         return _stored(row)
 
     def metric_history(

@@ -25,7 +25,7 @@ from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException
 
-from include.errors import StoreError
+from include.errors import EvaluationNotFoundError, StoreError
 from include.mes.store import ModelEvaluationStore
 from include.mes_web.pages import (
     TABLE_ROWS,
@@ -112,7 +112,7 @@ def create_app(
         with stores.session() as store:
             try:
                 evaluation = store.get(evaluation_id)
-            except StoreError:
+            except EvaluationNotFoundError:
                 raise HTTPException(404, f"no evaluation {evaluation_id!r} in the MES") from None
         if not evaluation.drift:
             raise HTTPException(
