@@ -17,6 +17,7 @@ provider's bundle does the same); Airflow offers it from no other module.
 from __future__ import annotations
 
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -35,7 +36,13 @@ class ActiveReleaseBundle(BaseDagBundle):
     def _release(self) -> Path:
         if not self.version:
             return (self.deployment_dir / "active").resolve()
-        releases = sorted((self.deployment_dir / "releases").glob(f"*-{self.version}"))
+        # Release folders are "<update id>-<bundle id>": match the id whole, so v1 does not
+        # find 000003-rc-v1.
+        releases = sorted(
+            path
+            for path in (self.deployment_dir / "releases").glob(f"*-{self.version}")
+            if re.fullmatch(rf"\d+-{re.escape(self.version)}", path.name)
+        )
         if not releases:
             raise FileNotFoundError(
                 f"bundle {self.version} is not among the releases of {self.deployment_dir}"
