@@ -50,6 +50,18 @@ def main(argv: list[str] | None = None) -> int:
         if args.store is None:  # the command needs no workspace (``models``)
             return args.run(None, args) or 0
         config = _chosen_config(args)
+    except MonitoringError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    try:
+        if getattr(args, "quarters", None):
+            # Periods are read before anything is opened: a typo answers at once, writes nothing.
+            # The same period named twice (2017Q2 and 2017-04-01/2017-07-01) is refused.
+            args.quarters = [p.name for p in parse_periods(args.quarters)]
+    except MonitoringError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    try:
         from include.workflow import Workspace
 
         # Readers (show, check) need only SELECT rights on the MES and never migrate it.
@@ -184,9 +196,7 @@ def _evaluate(workspace: Workspace, args: argparse.Namespace) -> None:
     else:
         # A model trained elsewhere is registered on first use, as the DAGs do.
         model = prepare_project(workspace)
-    # The same period named twice (2017Q2 and 2017-04-01/2017-06-30...) is refused, not run twice.
-    periods = [p.name for p in parse_periods(args.quarters)] if args.quarters else None
-    for quarter in periods or workspace.config.batch_periods:
+    for quarter in args.quarters or workspace.config.batch_periods:
         evaluation_id, evaluation = evaluate_quarter(workspace, quarter, model=model)
         print(
             f"evaluated {quarter}: {evaluation.row_count} rows, AUC "

@@ -495,7 +495,9 @@ def parse_config(raw: dict, *, source: str = "configuration") -> MonitoringConfi
         return MonitoringConfig.model_validate(raw)
     except ValidationError as exc:
         problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc']) or 'config'}: {err['msg']}"
+            # "Value error, " is pydantic's wording for a validator's ValueError: drop it.
+            f"{'.'.join(str(p) for p in err['loc']) or 'config'}: "
+            f"{err['msg'].removeprefix('Value error, ')}"
             for err in exc.errors()
         )
         raise ConfigurationError(f"{source} is invalid: {problems}") from None
