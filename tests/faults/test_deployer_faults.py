@@ -381,3 +381,39 @@ def test_a_path_like_deployment_name_is_refused_before_anything_is_written(
     with engine.connect() as conn:
         assert list(conn.execute(sa.text("SELECT name FROM deployments")).scalars()) == ["prod"]
     engine.dispose()
+
+
+@pytest.mark.parametrize(
+    "corrupt",
+    [lambda data: data[: len(data) // 2], lambda data: b"not a tar archive at all", bytes],
+    ids=["truncated", "random bytes", "empty"],
+)
+def test_a_corrupt_bundle_is_refused_at_publishing_and_nothing_changes(
+    sqlite_url, tmp_path, corrupt
+) -> None:
+    store = prepared(sqlite_url, tmp_path)
+    archive = make_bundle(tmp_path, "v4")
+    data = archive.read_bytes()
+    archive.write_bytes(corrupt(data) if corrupt is not bytes else b"")
+    with Deployer.open(sqlite_url, store) as deployer:
+        before = (deployer.published(), deployer.status("prod"))
+        with pytest.raises(BundleError, match=r"is corrupt or truncated.*copy or make it again"):
+            deployer.publish(archive)
+        assert (deployer.published(), deployer.status("prod")) == before
+        assert not deployer.archive_path("v4").exists()
+
+
+def test_a_published_archive_tampered_in_the_store_is_refused_and_v1_stays(
+    sqlite_url, tmp_path
+) -> None:
+    store = prepared(sqlite_url, tmp_path)
+    with Deployer.open(sqlite_url, store) as deployer:
+        path = deployer.archive_path("v2")
+        path.write_bytes(path.read_bytes()[:-100])
+        with pytest.raises(BundleError, match="not the archive that was published"):
+            deployer.update("prod", "v2")
+        status = deployer.status("prod")
+        assert status.active_bundle_id == linked_bundle(deployer) == "v1"
+        assert served(deployer) == "VERSION = 'v1'"
+        assert outcomes(deployer)[-1] == ("v1", "v2", "failed")
+        assert leftovers(deployer) == ["000001-v1"]
