@@ -34,24 +34,44 @@ VERSION_COLOURS = (REFERENCE_COLOUR, CURRENT_COLOUR, "#009E73", "#CC79A7", "#56B
 
 @dataclass(frozen=True)
 class MetricValue:
-    """One dot: the value of a metric on one evaluation, with its interval when it has one."""
+    """One dot: the value of a metric on one evaluation, with its interval when it has one.
+
+    ``value`` None: the evaluation has no such value (an estimate without its realised value, or
+    the reverse); the evaluation still takes its place on the x axis."""
 
     evaluation: str
     model_version: str
-    value: float
+    value: float | None
     low: float | None = None
     high: float | None = None
 
 
-def metric_chart(metric: str, values: Sequence[MetricValue], frame: Frame = FRAME) -> str:
+ESTIMATED_NOTE = "dashed line, hollow dots: estimated from the scores (no labels needed)"
+
+
+def metric_chart(
+    metric: str,
+    values: Sequence[MetricValue],
+    frame: Frame = FRAME,
+    *,
+    estimated: Sequence[MetricValue] | None = None,
+) -> str:
     """A line of the metric over the evaluations (in the order given), one colour per version.
 
-    An interval (``low``/``high``) is drawn as a vertical bar through the dot.
+    An interval (``low``/``high``) is drawn as a vertical bar through the dot. ``estimated``
+    (one entry per evaluation of ``values``, in the same order) adds the metric as estimated
+    without labels: a dashed line with hollow dots, beside the realised one.
     """
     if not values:
         return ""
-    numbers = [v.value for v in values]
-    numbers += [b for v in values for b in (v.low, v.high) if b is not None]
+    estimated = list(estimated or [])
+    if estimated and len(estimated) != len(values):
+        raise ValueError("estimated needs one entry per evaluation of values")
+    drawn = [v for v in [*values, *estimated] if v.value is not None]
+    if not drawn:
+        return ""
+    numbers = [v.value for v in drawn]
+    numbers += [b for v in drawn for b in (v.low, v.high) if b is not None]
     ticks = sorted(set(nice_ticks(min(numbers), max(numbers), 4)))
     if len(ticks) < 2:  # values below the ticks' rounding (p-values of 1e-30): the data's range
         ticks = sorted({min(numbers), max(numbers)})
@@ -80,27 +100,42 @@ def metric_chart(metric: str, values: Sequence[MetricValue], frame: Frame = FRAM
     body.append(svg_line(frame.x0, frame.y0, frame.x1, frame.y0, AXIS_COLOUR))
 
     colours = _version_colours(values)
-    for run in _runs_of_one_version(values):
-        points = " ".join(f"{x(i):.1f},{y(values[i].value):.1f}" for i in run)
-        colour = colours[values[run[0]].model_version]
-        body.append(f'<polyline points="{points}" fill="none" stroke="{colour}" stroke-width="2"/>')
-    # A dot (with its exact value on hover) for each of the latest evaluations only: a long
-    # history stays a light line.
-    first_dot = max(0, len(values) - DOT_LIMIT)
-    for index, value in enumerate(values[first_dot:], start=first_dot):
-        colour = colours[value.model_version]
-        if value.low is not None and value.high is not None:
-            body.append(svg_line(x(index), y(value.low), x(index), y(value.high), colour, 1.5))
-        interval = (
-            f" [{short_number(value.low)}, {short_number(value.high)}]"
-            if value.low is not None and value.high is not None
-            else ""
-        )
-        body.append(
-            f'<circle cx="{x(index):.1f}" cy="{y(value.value):.1f}" r="3.5" fill="{colour}">'
-            f"<title>{esc(value.evaluation)} (model {esc(value.model_version)}): "
-            f"{esc(metric)} = {value.value:.6g}{esc(interval)}</title></circle>"
-        )
+    series = [(values, "realised" if estimated else "", False)]
+    if estimated:
+        series.append((estimated, "estimated", True))
+    for points_of, kind, dashed in series:
+        dash = ' stroke-dasharray="5 4"' if dashed else ""
+        for run in _runs_of_one_version(points_of):
+            points = " ".join(f"{x(i):.1f},{y(points_of[i].value):.1f}" for i in run)
+            colour = colours[points_of[run[0]].model_version]
+            body.append(
+                f'<polyline points="{points}" fill="none" stroke="{colour}" stroke-width="2"'
+                f'{dash} data-series="{kind or "value"}"/>'
+            )
+        # A dot (with its exact value on hover) for each of the latest evaluations only: a long
+        # history stays a light line.
+        first_dot = max(0, len(points_of) - DOT_LIMIT)
+        for index, value in enumerate(points_of[first_dot:], start=first_dot):
+            if value.value is None:
+                continue
+            colour = colours[value.model_version]
+            if value.low is not None and value.high is not None:
+                body.append(svg_line(x(index), y(value.low), x(index), y(value.high), colour, 1.5))
+            interval = (
+                f" [{short_number(value.low)}, {short_number(value.high)}]"
+                if value.low is not None and value.high is not None
+                else ""
+            )
+            fill = (
+                f'fill="#fff" stroke="{colour}" stroke-width="2"' if dashed else f'fill="{colour}"'
+            )
+            what = f"{kind} {metric}" if kind else metric
+            body.append(
+                f'<circle cx="{x(index):.1f}" cy="{y(value.value):.1f}" r="3.5" {fill} '
+                f'data-series="{kind or "value"}">'
+                f"<title>{esc(value.evaluation)} (model {esc(value.model_version)}): "
+                f"{esc(what)} = {value.value:.6g}{esc(interval)}</title></circle>"
+            )
     label_every = math.ceil(len(values) / MAX_LABELS)
     for index, value in enumerate(values):
         if index % label_every == 0 or index == len(values) - 1:
@@ -113,11 +148,16 @@ def metric_chart(metric: str, values: Sequence[MetricValue], frame: Frame = FRAM
 def _runs_of_one_version(values: Sequence[MetricValue]) -> list[list[int]]:
     """Indices of consecutive evaluations of the same model version: one line each."""
     runs: list[list[int]] = []
+    previous = None
     for index, value in enumerate(values):
-        if runs and values[runs[-1][-1]].model_version == value.model_version:
+        if value.value is None:  # a gap: the line stops and starts again after it
+            previous = None
+            continue
+        if runs and previous == index - 1 and values[previous].model_version == value.model_version:
             runs[-1].append(index)
         else:
             runs.append([index])
+        previous = index
     return runs
 
 

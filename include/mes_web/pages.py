@@ -22,7 +22,14 @@ from include.drift.report import STYLE as REPORT_STYLE
 from include.drift.report import render_drift_report
 from include.drift.report_charts import esc
 from include.mes.records import EvaluationSummary, StoredCheck, StoredEvaluation
-from include.mes_web.charts import WIDE_FRAME, MetricValue, metric_chart, version_legend
+from include.mes_web.charts import (
+    ESTIMATED_NOTE,
+    FRAME,
+    WIDE_FRAME,
+    MetricValue,
+    metric_chart,
+    version_legend,
+)
 
 # The metrics of the evaluations table, in order: (metric, heading, True when higher is better).
 TABLE_METRICS = (
@@ -39,6 +46,7 @@ TABLE_ROWS = 60
 # Interval bounds (data_drift_ci_low, auc_ci_high, ...) are drawn with their metric's chart and
 # table cell, not as metrics of their own.
 _INTERVAL_SUFFIXES = ("_ci_low", "_ci_high")
+ESTIMATED_PREFIX = "estimated_"  # performance estimated without labels (estimated_auc...)
 
 STYLE = (
     REPORT_STYLE
@@ -171,7 +179,8 @@ def store_page(
 
 def metric_page(name: str, metric: str, summaries: Sequence[EvaluationSummary]) -> str:
     """One metric of a store over its evaluations: a wide chart and the values."""
-    measured = [s for s in summaries if metric in s.metrics]
+    estimate = f"{ESTIMATED_PREFIX}{metric}"
+    measured = [s for s in summaries if metric in s.metrics or estimate in s.metrics]
     crumbs = (
         "<nav class='crumbs'><a href='../'>Model evaluation stores</a> / "
         f"<a href='{_path(name)}'>{esc(name)}</a> /</nav>"
@@ -182,18 +191,22 @@ def metric_page(name: str, metric: str, summaries: Sequence[EvaluationSummary]) 
         )
         return _document(f"{metric}: {name}", f"{crumbs}<h1>{esc(metric)}</h1>{body}")
     versions = list(dict.fromkeys(s.model_version for s in measured))
+    both = any(estimate in s.metrics for s in measured)
+    columns = [metric, estimate] if both else [metric]
     values = "".join(
         f"<tr><td>{esc(s.name)}</td><td>{esc(s.model_version)}</td>"
-        f"<td class='num'>{s.metrics[metric]:.6g}</td></tr>"
+        + "".join(f"<td class='num'>{_exact(s.metrics.get(m))}</td>" for m in columns)
+        + "</tr>"
         for s in reversed(measured)
     )
+    heads = "".join(f"<th class='num'>{esc(m)}</th>" for m in columns)
     return _document(
         f"{metric}: {name}",
         f"{crumbs}<h1>{esc(metric)}</h1><section class='block'>"
         f"<p class='legend'>{version_legend(versions)}</p>"
         f"<div class='chart wide'>{_figures([metric], measured, wide=True)}</div></section>"
         f"<section class='block'><table class='values'><tr><th>Evaluation</th>"
-        f"<th>Model version</th><th class='num'>{esc(metric)}</th></tr>{values}</table></section>",
+        f"<th>Model version</th>{heads}</tr>{values}</table></section>",
     )
 
 
@@ -205,7 +218,12 @@ def _evaluations_table(
     metrics = [
         m
         for m in TABLE_METRICS
-        if any(m[0] in s.metrics or f"undefined:{m[0]}" in s.labels for s in summaries)
+        if any(
+            m[0] in s.metrics
+            or f"{ESTIMATED_PREFIX}{m[0]}" in s.metrics
+            or f"undefined:{m[0]}" in s.labels
+            for s in summaries
+        )
     ]
     head = (
         "<tr><th>Evaluation</th><th>Model version</th><th class='num'>Rows</th>"
@@ -248,7 +266,14 @@ def _charts(summaries: Sequence[EvaluationSummary]) -> str:
     names: list[str] = []
     for s in summaries:
         names += [m for m in s.metrics if m not in names and not m.endswith(_INTERVAL_SUFFIXES)]
-    main = [m for m in names if ":" not in m]
+    # An estimated metric is drawn on its realised metric's chart (which it creates when no
+    # evaluation was labelled yet).
+    main = [m for m in names if ":" not in m and not m.startswith(ESTIMATED_PREFIX)]
+    main += [
+        m.removeprefix(ESTIMATED_PREFIX)
+        for m in names
+        if m.startswith(ESTIMATED_PREFIX) and m.removeprefix(ESTIMATED_PREFIX) not in main
+    ]
     per_feature = sorted(m for m in names if ":" in m)
     order = [m for m, _, _ in TABLE_METRICS] + ["data_drift", "data_drift_pvalue"]
     main.sort(key=lambda m: (order.index(m) if m in order else len(order), m))
@@ -292,25 +317,34 @@ def _per_feature_links(metrics: Sequence[str], latest: Mapping[str, float]) -> s
 def _figures(
     metrics: Sequence[str], summaries: Sequence[EvaluationSummary], *, wide: bool = False
 ) -> str:
+    """One chart per metric; a performance metric that is also estimated (``estimated_auc``)
+    draws both on one chart: realised where labels were there, estimated on every evaluation."""
     figures = []
     for metric in metrics:
-        values = [
-            MetricValue(
-                s.name,
-                s.model_version,
-                s.metrics[metric],
-                s.metrics.get(f"{metric}_ci_low"),
-                s.metrics.get(f"{metric}_ci_high"),
-            )
-            for s in summaries
-            if metric in s.metrics
-        ]
+        estimate = f"{ESTIMATED_PREFIX}{metric}"
+        both = any(estimate in s.metrics for s in summaries)
+        shown = [s for s in summaries if metric in s.metrics or (both and estimate in s.metrics)]
+        values = [_metric_value(s, metric) for s in shown]
+        estimated = [_metric_value(s, estimate) for s in shown] if both else None
+        chart = metric_chart(metric, values, WIDE_FRAME if wide else FRAME, estimated=estimated)
+        caption = f"{esc(metric)}: realised and estimated" if both else esc(metric)
+        note = f"<p class='muted chart-note'>{ESTIMATED_NOTE}</p>" if both else ""
         figures.append(
-            f"<figure data-metric='{esc(metric)}'><figcaption>{esc(metric)}</figcaption>"
-            f"{metric_chart(metric, values, WIDE_FRAME) if wide else metric_chart(metric, values)}"
-            "</figure>"
+            f"<figure data-metric='{esc(metric)}'><figcaption>{caption}</figcaption>"
+            f"{chart}{note}</figure>"
         )
     return "".join(figures)
+
+
+def _metric_value(summary: EvaluationSummary, metric: str) -> MetricValue:
+    """The metric of one evaluation with its interval; value None when it has none."""
+    return MetricValue(
+        summary.name,
+        summary.model_version,
+        summary.metrics.get(metric),
+        summary.metrics.get(f"{metric}_ci_low"),
+        summary.metrics.get(f"{metric}_ci_high"),
+    )
 
 
 def report_page(evaluation: StoredEvaluation) -> str:
@@ -397,6 +431,13 @@ def _metric_cell(summary: EvaluationSummary, metric: str) -> str:
         reason = summary.labels.get(f"undefined:{metric}")
         if reason:
             return f"<span class='undefined'>undefined ({esc(reason)})</span>"
+        estimated = summary.metrics.get(f"{ESTIMATED_PREFIX}{metric}")
+        if estimated is not None:
+            # No realised value (labels not in yet): the estimate, marked as such.
+            return (
+                f"<span class='estimated' title='estimated from the scores; no labels yet'>"
+                f"≈{estimated:.3f} <span class='muted'>est.</span></span>"
+            )
         return _number(None)
     low = summary.metrics.get(f"{metric}_ci_low")
     high = summary.metrics.get(f"{metric}_ci_high")
@@ -418,6 +459,10 @@ def _note_badges(summary: EvaluationSummary) -> str:
             f"{esc(topic.replace('_', '-'))}</span>"
         )
     return "".join(badges)
+
+
+def _exact(value: float | None) -> str:
+    return "<span class='muted'>–</span>" if value is None else f"{value:.6g}"
 
 
 def _number(value: float | None) -> str:

@@ -132,3 +132,52 @@ def test_the_store_table_shows_intervals_undefined_metrics_and_in_sample_evaluat
     assert "data-metric='auc_ci_low'" not in page
     auc_chart = re.search(r"<figure data-metric='auc'>.*?</figure>", page).group(0)
     assert "[0.95, 0.99]" in auc_chart
+
+
+def test_estimated_and_realised_share_one_chart_and_the_table_marks_estimates() -> None:
+    from dataclasses import replace
+
+    from include.mes_web.pages import metric_page, store_page
+
+    labelled = replace(
+        summary("2017Q3"),
+        metrics={"auc": 0.81, "estimated_auc": 0.79, "estimated_auc_ci_low": 0.75,
+                 "estimated_auc_ci_high": 0.83},
+    )  # fmt: skip
+    waiting = replace(
+        summary("2017Q4"),
+        labelled=False,
+        metrics={"estimated_auc": 0.64, "estimated_auc_ci_low": 0.6, "estimated_auc_ci_high": 0.68},
+    )
+
+    page = store_page("the_MES", [labelled, waiting], {})
+
+    # One chart for the AUC, with both series; no chart of estimated_auc on its own.
+    assert "data-metric='estimated_auc'" not in page
+    chart = re.search(r"<figure data-metric='auc'>.*?</figure>", page).group(0)
+    assert "realised and estimated" in chart
+    assert chart.count('<circle cx="') == 3  # Q3 realised and estimated, Q4 estimated only
+    assert chart.count('data-series="estimated"') == 3  # the dashed line and two hollow dots
+    assert "estimated auc = 0.64 [0.6, 0.68]" in chart
+    assert "2017Q4 (model v1): auc" not in chart  # Q4 has no realised AUC to draw
+    # The table shows the realised AUC where there is one, the marked estimate otherwise.
+    q4 = re.search(r"<tr data-evaluation='2017Q4'>.*?</tr>", page).group(0)
+    assert "≈0.640 <span class='muted'>est.</span>" in q4
+    q3 = re.search(r"<tr data-evaluation='2017Q3'>.*?</tr>", page).group(0)
+    assert "0.810" in q3
+    assert "est." not in q3
+
+    detail = metric_page("the_MES", "auc", [labelled, waiting])
+    assert "<th class='num'>auc</th><th class='num'>estimated_auc</th>" in detail
+    assert "<td>2017Q4</td><td>v1</td><td class='num'><span class='muted'>–</span></td>" in detail
+
+
+def test_a_chart_of_estimates_only_before_any_label() -> None:
+    values = [MetricValue("2017Q4", "v1", None)]
+    estimated = [MetricValue("2017Q4", "v1", 0.7, 0.65, 0.75)]
+
+    svg = metric_chart("auc", values, estimated=estimated)
+
+    assert svg.count("<circle") == 1
+    assert 'stroke-dasharray="5 4"' in svg
+    assert metric_chart("auc", [MetricValue("2017Q4", "v1", None)]) == ""
