@@ -116,12 +116,18 @@ class Manifest:
 
 def check_bundle_id(bundle_id: str) -> str:
     """``bundle_id`` if it is a valid id (``v3``, ``2026.11-rc1``); BundleError otherwise."""
-    if not isinstance(bundle_id, str) or not _BUNDLE_ID.fullmatch(bundle_id):
+    return check_name(bundle_id, "bundle id", "v3")
+
+
+def check_name(value: str, what: str, example: str) -> str:
+    """``value`` if it is a valid bundle id or deployment name (a file or folder name: nothing
+    that leaves a folder); BundleError saying what ``what`` may be otherwise."""
+    if not isinstance(value, str) or not _BUNDLE_ID.fullmatch(value):
         raise BundleError(
-            f"invalid bundle id {bundle_id!r}: use 1 to 64 letters, digits, '.', '_' or '-', "
-            "starting with a letter or digit, e.g. 'v3'"
+            f"invalid {what} {value!r}: use 1 to 64 letters, digits, '.', '_' or '-', "
+            f"starting with a letter or digit, e.g. {example!r}"
         )
-    return bundle_id
+    return value
 
 
 def sha256_file(path: Path) -> str:

@@ -48,6 +48,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from include.bundles.archive import (
     Manifest,
     check_bundle_id,
+    check_name,
     extract_bundle,
     sha256_file,
     verify_bundle,
@@ -97,7 +98,6 @@ updates = sa.Table(
 RUNNING, SUCCESS, FAILED, INTERRUPTED = "running", "success", "failed", "interrupted"
 
 # Deployment names are folder names in the store: the bundle ids' rule, which keeps them inside.
-_DEPLOYMENT_NAME = re.compile(r"[0-9A-Za-z][0-9A-Za-z._-]{0,63}")
 # A release folder: ``{update_id:06d}-{bundle_id}``.
 _RELEASE = re.compile(r"(\d+)-(.+)")
 
@@ -142,12 +142,7 @@ def default_store() -> Path:
 
 def check_deployment_name(name: str) -> str:
     """``name`` if it is a valid deployment name (``prod``); BundleError otherwise."""
-    if not isinstance(name, str) or not _DEPLOYMENT_NAME.fullmatch(name):
-        raise BundleError(
-            f"invalid deployment name {name!r}: use 1 to 64 letters, digits, '.', '_' or '-', "
-            "starting with a letter or digit, e.g. 'prod'"
-        )
-    return name
+    return check_name(name, "deployment name", "prod")
 
 
 def deployment_folder(store: Path, name: str) -> Path:
@@ -184,8 +179,11 @@ class Deployer:
             metadata.create_all(conn)
             names = conn.execute(sa.select(deployments.c.name)).scalars().all()
         for name in names:
-            if _DEPLOYMENT_NAME.fullmatch(name):
-                deployer._reconcile_if_idle(name)
+            try:
+                check_deployment_name(name)
+            except BundleError:
+                continue  # recorded before names were checked: status refuses it, saying why
+            deployer._reconcile_if_idle(name)
         return deployer
 
     def close(self) -> None:
