@@ -6,8 +6,10 @@ its numeric ranges, categories, label classes and missing-value shares in a JSON
 is evaluated:
 
 - problems that make the batch unusable (no rows, missing columns, text in a numeric feature, a
-  missing or broken label, unparseable dates) raise one ``DataValidationError`` listing them all
-  (see ``include.quality.usability``), before Great Expectations is even imported;
+  label outside its classes, unparseable dates) raise one ``DataValidationError`` listing them all
+  (see ``include.quality.usability``), before Great Expectations is even imported; a label not
+  known yet (missing on some rows, or no label column) is not one of them: the report counts the
+  labelled rows;
 - everything else runs as a Great Expectations suite, and each failed expectation comes back as a
   warning in a ``QualityReport``: numeric values outside the reference range, categories the
   reference never showed, more missing values than the reference had.
@@ -37,7 +39,15 @@ from pandas.api import types as ptypes
 
 from include.config import MonitoringConfig
 from include.errors import ConfigurationError, DataValidationError, ModelIntegrityError
-from include.quality.usability import examples, percent, plain, plural, raise_if_unusable
+from include.model.features import missing_labels
+from include.quality.usability import (
+    closest_column,
+    examples,
+    percent,
+    plain,
+    plural,
+    raise_if_unusable,
+)
 
 if TYPE_CHECKING:
     from types import ModuleType
@@ -154,6 +164,8 @@ class QualityReport:
     warnings: tuple[QualityFinding, ...] = ()
     label_checked: bool = True
     notes: tuple[str, ...] = ()  # what was not checked, and why
+    # rows whose label is known (labels arrive late); None when the label was not checked
+    labelled_rows: int | None = None
 
     @property
     def passed(self) -> bool:
@@ -165,6 +177,7 @@ class QualityReport:
             "passed": self.passed,
             "row_count": self.row_count,
             "label_checked": self.label_checked,
+            "labelled_rows": self.labelled_rows,
             "warnings": [finding.to_dict() for finding in self.warnings],
             "notes": list(self.notes),
             "summary": self.summary(),
@@ -267,20 +280,23 @@ def validate_batch(
     expectations: ReferenceExpectations,
     config: MonitoringConfig,
     *,
-    require_label: bool = True,
+    check_label: bool = True,
     tolerance: float = DEFAULT_TOLERANCE,
 ) -> QualityReport:
     """Check a batch before evaluation: raise on unusable data, report everything else.
 
-    With ``require_label=False`` the label is neither required nor checked (evaluation without
-    labels: performance is skipped). ``tolerance`` is the share of a column's values that may break
-    an expectation before it becomes a warning (see ``DEFAULT_TOLERANCE``).
+    The label may be missing on any row, or absent: labels arrive late. Where it is there it must
+    be one of the reference's classes; the report counts the labelled rows and says in a note
+    how many are not labelled yet. With ``check_label=False`` the label is not read at all
+    (evaluation without labels: performance is skipped). ``tolerance`` is the share of a
+    column's values that may break an expectation before it becomes a warning (see
+    ``DEFAULT_TOLERANCE``).
     """
     _check_derived_for(config, expectations)
     if not 0.0 <= tolerance < 1.0:
         raise ConfigurationError(f"tolerance must be at least 0 and below 1, not {tolerance}")
     raise_if_unusable(
-        batch, config, label_values=expectations.label_values, require_label=require_label
+        batch, config, label_values=expectations.label_values, check_label=check_label
     )
     frame = _frame_to_check(batch, expectations)
     gx = _great_expectations()
@@ -290,12 +306,34 @@ def validate_batch(
         for item in result.results
         if not item.success or _raised(item)
     )
-    note = small_reference_note(expectations)
+    labelled = _labelled_rows(batch, config) if check_label else None
+    notes = (small_reference_note(expectations), _label_note(batch, config, labelled))
     return QualityReport(
         row_count=len(batch),
         warnings=findings,
-        label_checked=require_label,
-        notes=(note,) if note else (),
+        label_checked=check_label,
+        notes=tuple(note for note in notes if note),
+        labelled_rows=labelled,
+    )
+
+
+def _labelled_rows(batch: pd.DataFrame, config: MonitoringConfig) -> int:
+    if config.label not in batch.columns:
+        return 0
+    return int((~missing_labels(batch[config.label])).sum())
+
+
+def _label_note(batch: pd.DataFrame, config: MonitoringConfig, labelled: int | None) -> str | None:
+    """How much of the batch is labelled, when not all of it (None when all is, or unchecked)."""
+    if labelled is None or labelled == len(batch):
+        return None
+    if config.label not in batch.columns:
+        close = closest_column(config.label, batch, config)
+        hint = f" (did you mean {close!r}? rename the column or fix the configuration)"
+        return f"no label column {config.label!r}: no row is labelled yet" + (hint if close else "")
+    return (
+        f"label {config.label!r} known on {plural(labelled, 'row')} of {len(batch):,} "
+        f"({percent(labelled / len(batch))}): the others are not labelled yet"
     )
 
 

@@ -1,8 +1,11 @@
 """Whether a frame can be used at all: the fatal checks run before any expectation.
 
 A batch (or the reference it is compared with) is unusable when it has no rows, lacks a required
-column, holds text in a numeric feature, has a missing or broken label, or dates that do not
-parse. These are checked with pandas, which is fast and gives clearer messages than a failed
+column, holds text in a numeric feature, has a label outside its classes, or dates that do not
+parse. A batch's label may be missing, on some rows or as a whole column: labels arrive late, and
+rows without one are evaluated without realised performance. The reference's label may not.
+
+These are checked with pandas, which is fast and gives clearer messages than a failed
 expectation, and every problem found is raised together in one ``DataValidationError`` that says
 what to do about each. The small helpers at the end write counts, shares and example values the
 same way in every message of the quality gate.
@@ -19,12 +22,14 @@ from pandas.api import types as ptypes
 
 from include.config import MonitoringConfig
 from include.errors import DataValidationError, EmptyBatchError
+from include.model.features import missing_labels
 
 _NUMBER_KINDS = {"integer", "floating", "mixed-integer-float", "decimal", "boolean", "empty"}
 _SHOWN_COLUMNS = 12
 _EXAMPLES = 3
 _SKIP_LABEL = (
-    "or pass require_label=False to evaluate without labels (performance metrics are then skipped)"
+    "or leave the label empty (null) where it is not known: unlabelled rows are evaluated "
+    "without realised performance"
 )
 
 
@@ -33,12 +38,14 @@ def raise_if_unusable(
     config: MonitoringConfig,
     *,
     label_values: tuple[int | str, ...] | None,
-    require_label: bool = True,
+    check_label: bool = True,
 ) -> None:
     """Raise EmptyBatchError or one DataValidationError listing every fatal problem of ``frame``.
 
     ``label_values`` are the label's allowed classes; None when ``frame`` is the reference the
-    classes are being derived from (its label is then only checked for missing values).
+    classes are being derived from (its label is then required and checked for missing values).
+    A batch's label (``label_values`` given) may be absent or missing on any row; where it is
+    there it must be one of the classes, unless ``check_label`` is False.
     """
     what = "reference" if label_values is None else "batch"
     if len(frame) == 0:
@@ -46,7 +53,7 @@ def raise_if_unusable(
             f"the {what} has no rows, so there is nothing to validate or evaluate; "
             "check that data was loaded for its period"
         )
-    problems = _problems(frame, config, label_values=label_values, require_label=require_label)
+    problems = _problems(frame, config, label_values=label_values, check_label=check_label)
     if problems:
         raise DataValidationError(
             f"the {what} of {plural(len(frame), 'row')} cannot be used "
@@ -71,17 +78,19 @@ def _problems(
     config: MonitoringConfig,
     *,
     label_values: tuple[int | str, ...] | None,
-    require_label: bool,
+    check_label: bool,
 ) -> list[str]:
-    wanted = [*config.required_columns, *([config.label] if require_label else [])]
+    required_label = label_values is None  # the reference: its label is what batches are held to
+    wanted = [*config.required_columns, *([config.label] if required_label else [])]
+    checked = [*wanted, *([config.label] if check_label and not required_label else [])]
     duplicated = set(frame.columns[frame.columns.duplicated()])
     problems = [
         f"column {name!r} appears more than once; keep one of them"
-        for name in wanted
+        for name in checked
         if name in duplicated
     ]
     problems += [_missing(name, frame, config) for name in wanted if name not in frame.columns]
-    usable = {name for name in wanted if name in frame.columns and name not in duplicated}
+    usable = {name for name in checked if name in frame.columns and name not in duplicated}
     for name in config.numeric_features:
         if name in usable and (problem := _numeric_problem(frame[name], name)):
             problems.append(problem)
@@ -94,12 +103,10 @@ def _problems(
 
 def _missing(name: str, frame: pd.DataFrame, config: MonitoringConfig) -> str:
     """A missing column, with the closest unclaimed column of the frame as a suggestion."""
-    claimed = {*config.required_columns, config.label, config.id_column}
-    candidates = [str(c) for c in frame.columns if c not in claimed]
-    same_but_case = [c for c in candidates if c.casefold() == name.casefold()]
-    close = same_but_case or difflib.get_close_matches(name, candidates, n=1, cutoff=0.6)
+    close = closest_column(name, frame, config)
+    candidates = _unclaimed(frame, config)
     if close:
-        hint = f"did you mean {close[0]!r}? rename the column or fix the configuration"
+        hint = f"did you mean {close!r}? rename the column or fix the configuration"
     else:
         shown = ", ".join(repr(c) for c in candidates[:_SHOWN_COLUMNS]) or "none"
         if len(candidates) > _SHOWN_COLUMNS:
@@ -109,9 +116,23 @@ def _missing(name: str, frame: pd.DataFrame, config: MonitoringConfig) -> str:
             "add the column or fix the configuration"
         )
     if name == config.label:
-        return f"label column {name!r} is missing ({hint}); {_SKIP_LABEL}"
+        return f"label column {name!r} is missing ({hint})"
     role = "date column" if name == config.date_column else "feature"
     return f"{role} {name!r} is missing; {hint}"
+
+
+def closest_column(name: str, frame: pd.DataFrame, config: MonitoringConfig) -> str | None:
+    """The frame's column not named in the configuration that is most likely ``name``
+    misspelt (the same but for case first), or None."""
+    candidates = _unclaimed(frame, config)
+    same_but_case = [c for c in candidates if c.casefold() == name.casefold()]
+    close = same_but_case or difflib.get_close_matches(name, candidates, n=1, cutoff=0.6)
+    return close[0] if close else None
+
+
+def _unclaimed(frame: pd.DataFrame, config: MonitoringConfig) -> list[str]:
+    claimed = {*config.required_columns, config.label, config.id_column}
+    return [str(c) for c in frame.columns if c not in claimed]
 
 
 def _numeric_problem(series: pd.Series, name: str) -> str | None:
@@ -136,24 +157,23 @@ def _numeric_problem(series: pd.Series, name: str) -> str | None:
 def _label_problems(
     series: pd.Series, name: str, label_values: tuple[int | str, ...] | None
 ) -> list[str]:
-    skip = "" if label_values is None else f", {_SKIP_LABEL}"
-    problems = []
-    missing = int(series.isna().sum())
-    if missing:
-        problems.append(
+    if label_values is None:  # the reference: every row labelled
+        missing = int(series.isna().sum())
+        if not missing:
+            return []
+        return [
             f"label {name!r} has {plural(missing, 'missing value')} "
-            f"({percent(missing / len(series))}); drop or fill those rows{skip}"
-        )
-    if label_values is not None:
-        outside = series[series.notna() & ~series.isin(label_values)]
-        if len(outside):
-            classes = ", ".join(repr(v) for v in label_values)
-            problems.append(
-                f"label {name!r} has {plural(len(outside), 'value')} outside the classes "
-                f"[{classes}] (dtype {series.dtype}), e.g. {examples(outside)}; map the label "
-                f"to those classes{skip}"
-            )
-    return problems
+            f"({percent(missing / len(series))}); drop or fill those rows"
+        ]
+    outside = series[~missing_labels(series) & ~series.isin(label_values)]
+    if not len(outside):
+        return []
+    classes = ", ".join(repr(v) for v in label_values)
+    return [
+        f"label {name!r} has {plural(len(outside), 'value')} outside the classes "
+        f"[{classes}] (dtype {series.dtype}), e.g. {examples(outside)}; map the label "
+        f"to those classes, {_SKIP_LABEL}"
+    ]
 
 
 def _date_problem(series: pd.Series) -> str | None:

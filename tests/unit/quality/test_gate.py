@@ -177,12 +177,45 @@ def test_the_report_is_json_and_one_line(drifted_report):
     assert "item_category new categories (50, 2.50%)" in summary
 
 
-def test_require_label_false_accepts_a_batch_without_label(make_frame, expectations, config):
+def test_check_label_false_does_not_read_the_label(make_frame, expectations, config):
     batch = make_frame(500, seed=3).drop(columns=[LABEL])
-    report = validate_batch(batch, expectations, config, require_label=False)
+    report = validate_batch(batch, expectations, config, check_label=False)
     assert report.passed, report.summary()
     assert not report.label_checked
+    assert report.labelled_rows is None
     assert "label not checked" in report.summary()
+
+
+def test_a_batch_without_its_label_column_is_one_whose_labels_are_not_in_yet(
+    make_frame, expectations, config
+):
+    batch = make_frame(500, seed=3).drop(columns=[LABEL])
+    report = validate_batch(batch, expectations, config)
+    assert report.passed, report.summary()
+    assert report.labelled_rows == 0
+    assert report.to_dict()["labelled_rows"] == 0
+    assert f"no label column {LABEL!r}: no row is labelled yet" in report.summary()
+
+
+def test_a_misspelt_label_column_is_named_in_the_note(make_frame, expectations, config):
+    batch = make_frame(500, seed=3).rename(columns={LABEL: "Authorized_Flag"})
+    report = validate_batch(batch, expectations, config)
+    assert "did you mean 'Authorized_Flag'?" in report.summary()
+
+
+def test_labels_missing_on_some_rows_are_counted_not_refused(make_frame, expectations, config):
+    batch = make_frame(500, seed=3)
+    batch[LABEL] = batch[LABEL].astype(float)
+    batch.loc[0:199, LABEL] = np.nan
+    report = validate_batch(batch, expectations, config)
+    assert report.passed, report.summary()
+    assert report.labelled_rows == 300
+    assert f"label {LABEL!r} known on 300 rows of 500 (60.00%)" in report.summary()
+
+
+def test_a_fully_labelled_batch_has_no_label_note(clean_report):
+    assert clean_report.labelled_rows == 2_000
+    assert clean_report.notes == ()
 
 
 # --- fatal problems --------------------------------------------------------------------------
@@ -219,11 +252,13 @@ def test_text_in_a_numeric_feature_raises_with_its_dtype(batch, expectations, co
     assert "'twelve'" in message
 
 
-def test_a_missing_label_raises_and_says_how_to_skip_it(batch, expectations, config):
+def test_a_label_outside_the_classes_says_an_unknown_label_may_be_left_empty(
+    batch, expectations, config
+):
+    batch.loc[0, LABEL] = 2
     with pytest.raises(DataValidationError) as caught:
-        validate_batch(batch.drop(columns=[LABEL]), expectations, config)
-    assert f"label column {LABEL!r} is missing" in str(caught.value)
-    assert "require_label=False" in str(caught.value)
+        validate_batch(batch, expectations, config)
+    assert "leave the label empty (null) where it is not known" in str(caught.value)
 
 
 def test_a_label_outside_the_classes_raises_with_examples(batch, expectations, config):
@@ -236,11 +271,14 @@ def test_a_label_outside_the_classes_raises_with_examples(batch, expectations, c
     assert "2 (5 rows), -1 (1 row)" in message
 
 
-def test_label_nulls_raise(batch, expectations, config):
+def test_label_nulls_beside_a_broken_label_are_not_a_problem(batch, expectations, config):
     batch[LABEL] = batch[LABEL].astype(float)
     batch.loc[0:2, LABEL] = np.nan
-    with pytest.raises(DataValidationError, match=f"label {LABEL!r} has 3 missing values"):
+    batch.loc[3, LABEL] = 7
+    with pytest.raises(DataValidationError) as caught:
         validate_batch(batch, expectations, config)
+    assert "(1 problem;" in str(caught.value)
+    assert "7 (1 row)" in str(caught.value)
 
 
 @pytest.mark.parametrize(
@@ -275,5 +313,5 @@ def test_a_label_is_not_checked_when_not_required(batch, expectations, config):
     batch.loc[0, LABEL] = 7
     batch["purchase_date"] = "someday"
     with pytest.raises(DataValidationError) as caught:
-        validate_batch(batch, expectations, config, require_label=False)
+        validate_batch(batch, expectations, config, check_label=False)
     assert LABEL not in str(caught.value)

@@ -62,3 +62,16 @@ def test_counts_and_shares_are_written_plainly():
     assert percent(0.025) == "2.50%"
     assert percent(0.000_01) == "<0.01%"
     assert percent(0.0) == "0.00%"
+
+
+def test_a_batch_label_not_known_yet_is_usable(batch, config):
+    as_text = batch.assign(authorized_flag=batch["authorized_flag"].astype(str))
+    as_text.loc[0:9, "authorized_flag"] = ""
+    as_text.loc[10:14, "authorized_flag"] = None
+    raise_if_unusable(as_text, config, label_values=("0", "1"))
+    raise_if_unusable(batch.drop(columns=["authorized_flag"]), config, label_values=CLASSES)
+
+
+def test_the_reference_needs_its_label_column(batch, config):
+    with pytest.raises(DataValidationError, match="label column 'authorized_flag' is missing"):
+        raise_if_unusable(batch.drop(columns=["authorized_flag"]), config, label_values=None)
