@@ -25,16 +25,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 TUTORIAL_CONFIG = ROOT / "include" / "config" / "fraud_tutorial.yaml"
-HEAVY = (
-    "numpy",
-    "pandas",
-    "pyarrow",
-    "scipy",
-    "sklearn",
-    "sqlalchemy",
-    "great_expectations",
-    "mlflow",
-)
+sys.path.insert(0, str(ROOT))
+from include.cli import DEFERRED_LIBRARIES as HEAVY  # noqa: E402
+
 # Runs the CLI exactly as ``python -m include.cli`` does, then writes the exit code and the
 # imported modules to the file named by its first argument.
 PROBE = """

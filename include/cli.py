@@ -39,6 +39,18 @@ if TYPE_CHECKING:
 # use them, so that --help and a bad configuration answer at once: the configuration is read and
 # validated (pydantic and YAML only) before anything heavy is imported.
 
+# Libraries the CLI imports only in the commands that use them (not for --help or a bad
+# configuration); benchmarks/cli_startup.py and tests/faults/test_cli_startup.py check it.
+DEFERRED_LIBRARIES = (
+    "numpy",
+    "pandas",
+    "pyarrow",
+    "scipy",
+    "sklearn",
+    "sqlalchemy",
+    "great_expectations",
+    "mlflow",
+)
 EXIT_CODES = {"OK": 0, "WARNING": 3, "ERROR": 4, "EMPTY": 5}
 # How a command uses the MES: writes (creating or upgrading it), only reads, or not at all.
 WRITE, READ = "write", "read"

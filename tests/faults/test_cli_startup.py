@@ -18,18 +18,11 @@ from pathlib import Path
 
 import pytest
 
+from include.cli import DEFERRED_LIBRARIES
+
 ROOT = Path(__file__).resolve().parents[2]
 TUTORIAL_CONFIG = ROOT / "include" / "config" / "fraud_tutorial.yaml"
-HEAVY = (
-    "numpy",
-    "pandas",
-    "pyarrow",
-    "scipy",
-    "sklearn",
-    "sqlalchemy",
-    "great_expectations",
-    "mlflow",
-)
+HEAVY = DEFERRED_LIBRARIES
 COMMANDS = ("generate", "demo", "train", "register", "evaluate", "show", "models", "check")
 # Runs the CLI as ``python -m include.cli`` does, writes the heavy libraries it left imported to
 # the file named by the first argument, and exits with the CLI's exit code.
