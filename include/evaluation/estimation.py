@@ -1,0 +1,544 @@
+"""Performance without labels: estimated from the model's calibrated scores (as NannyML's CBPE).
+
+A batch whose labels have not arrived still has its scores. If a score, once calibrated, is the
+probability that the row is positive, the labels are independent Bernoulli draws ``y_i ~ B(p_i)``
+and every count of the confusion matrix has a known expectation and variance. So:
+
+1. **Calibrate on the reference** (:func:`fit_calibration`): the labelled rows where the model is
+   known (a trained model's held-out test split, an external model's labelled reference). The
+   map from score to probability is an isotonic regression (pool-adjacent-violators), as in
+   NannyML: it assumes only that a higher score never means a lower chance of being positive,
+   which every ranking model promises, where Platt scaling also assumes a logistic shape that
+   forests and boosted trees seldom have. Isotonic regression is noisy on a small reference, but
+   that noise is measured (step 4) and carried into the intervals instead of being traded for a
+   shape's bias that no interval can show; a reference too small to calibrate at all (fewer than
+   ``MIN_REFERENCE_CLASS_ROWS`` of a class) gets no estimate. Each block of the fit gets the
+   smoothed rate ``(positives + 1/2) / (rows + 1)`` (Krichevsky–Trofimov), pooled again where the
+   smoothing broke monotonicity: no probability is exactly 0 or 1, since a block of 500 negatives
+   does not prove the next row negative. Between blocks the map is linear; outside the
+   reference's score range it is flat.
+
+2. **Expected confusion matrix**: with ``p_i`` calibrated and ``ŷ_i = score_i >= threshold``,
+   ``E[TP] = Σ p_i ŷ_i``, ``E[FP] = Σ (1 - p_i) ŷ_i``, ``E[FN] = Σ p_i (1 - ŷ_i)``,
+   ``E[TN] = Σ (1 - p_i)(1 - ŷ_i)`` — exact for a perfectly calibrated score. Accuracy and
+   precision are linear in the labels (precision's denominator, the predicted positives, is known),
+   so their estimates are exact expectations; recall and F1 are ratios of expectations.
+
+3. **Expected ROC AUC**: rows sorted by their *original* score (the realised AUC ranks those, and
+   calibration's pooled blocks would tie them), ties grouped. The expected number of correctly
+   ranked (positive, negative) pairs is ``Σ_j p_j · Σ_{i below j} (1 - p_i)``, half for tied
+   pairs; it is divided by the expected number of pairs ``E[P·N] = E[P]·E[N] - Σ p_i(1 - p_i)``.
+   This is the trapezoid area of the expected ROC curve, with the self-pairs a row's own tie
+   would add left out.
+
+4. **95 % intervals** say where the *realised* metric will fall once the labels land. Two
+   independent errors make it up: the labels' own randomness given ``p``, and the calibration's
+   error (its rates come from finite reference blocks). Each metric ``M`` is written as a function
+   of the labels; its gradient ``g_i = ∂M/∂y_i`` at ``y = p`` is exact for accuracy and precision
+   and gives the delta method for recall, F1 and the AUC (the AUC's ``g_i`` is the expected
+   negatives ranked below row ``i`` less the expected positives above it, less the AUC times
+   ``E[N] - E[P]``, over ``E[P·N]``: DeLong's structural components with labels, not rows, as the
+   random part). Then ``Var = Σ g_i² p_i(1 - p_i) + Σ_b (Σ_i g_i w_ib)² r_b(1 - r_b)/m_b``, the
+   second sum over the calibration's blocks (rate ``r_b`` from ``m_b`` reference rows, ``w_ib``
+   the weight of block ``b`` in row ``i``'s interpolated probability). The interval is
+   ``M ± 1.96·√Var`` clipped to [0, 1]. Coverage on synthetic truth and on the tutorial is
+   measured in ``tests/unit/evaluation/test_estimation.py`` and
+   ``benchmarks/performance_estimation.py``.
+
+**When not to trust it** (the metrics are then absent from the estimate, with the reason):
+
+- the reference holds fewer than ``MIN_REFERENCE_CLASS_ROWS`` positives or negatives;
+- the calibration is poor on the reference: fitted on four fifths of the reference, it is checked
+  on the fifth left out, for each fifth in turn. The held-out rows are cut into bins by score and
+  each bin's positives are compared with the calibrated expectation, ``z = (O - E)/sd`` with the
+  sd of step 4 (labels and calibration). The calibration is poor when ``Σ z²`` is significant
+  (χ², p < ``POOR_CALIBRATION_P_VALUE``) *and* the cross-validated expected calibration error
+  (ECE, Σ_bins n_bin/n · |O - E|/n_bin) is material (> ``POOR_CALIBRATION_ECE``): a score that is
+  not monotone in the label rate, or a relation the reference cannot pin down;
+- more than ``OUT_OF_RANGE_LIMIT`` of the batch's scores lie outside the reference's score range,
+  where the calibration knows nothing (it stays flat there); rows outside can shift any count by
+  at most their share, so 1 % bounds that error at one point of accuracy;
+- metric by metric, when the realised value may well be undefined: precision with no predicted
+  positive, recall and F1 with fewer than ``MIN_EXPECTED_CLASS_ROWS`` expected positives, the AUC
+  with fewer than that of either class.
+
+Like every CBPE, the estimate assumes that the score still means what it meant on the reference
+(no concept drift): a batch whose fraud patterns changed while its scores did not is estimated as
+if nothing had changed. Only the labels can show that, which is why the realised value is kept
+beside the estimate once they land.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any, NoReturn
+
+import numpy as np
+import numpy.typing as npt
+from scipy.optimize import isotonic_regression
+from scipy.stats import chi2
+
+from include.errors import DataValidationError, EmptyBatchError, ModelIntegrityError
+from include.evaluation.intervals import Z
+from include.evaluation.metrics import _validated, _validated_threshold
+
+METRICS = ("auc", "accuracy", "precision", "recall", "f1")
+"""The estimated metrics, stored as ``estimated_<metric>`` with ``_ci_low`` and ``_ci_high``."""
+
+CALIBRATION_KEY = "calibration"
+"""The key of a model version's metadata that holds :meth:`Calibration.to_dict`."""
+
+CALIBRATION_FORMAT = 1
+MIN_REFERENCE_CLASS_ROWS = 30
+"""Fewer reference positives (or negatives) than this: no estimate. Below it the isotonic fit
+rests on a handful of blocks and its own cross-validation (five folds) has a few rows a class."""
+
+OUT_OF_RANGE_LIMIT = 0.01
+"""Largest share of the batch's scores outside the reference's score range for an estimate."""
+
+POOR_CALIBRATION_P_VALUE = 0.001
+POOR_CALIBRATION_ECE = 0.01
+"""Poor calibration: cross-validated miss significant at this p-value and larger than this ECE."""
+
+MIN_EXPECTED_CLASS_ROWS = 3.0
+"""Fewer expected positives than this (e^-3 ≈ 5 % chance of none): no recall, F1 or AUC."""
+
+CALIBRATION_FOLDS = 5
+_SMOOTHING = 0.5
+_FOLD_SEED = 20_170_101
+
+NO_CALIBRATION = "this model version has no calibration: register/train it again"
+
+
+@dataclass(frozen=True, eq=False)
+class Calibration:
+    """Score → probability of the positive class, fitted on the reference's scores and labels.
+
+    One knot per isotonic block, in score order: block ``b`` holds ``rows[b]`` reference rows of
+    which ``positives[b]`` are positive, with mean score ``score[b]``, and maps that score to
+    ``probability[b]``; scores between two knots are interpolated linearly, scores beyond the first
+    or last knot get its probability. ``score_min`` and ``score_max`` are the reference's score
+    range. ``quality`` is the cross-validated check of the module docstring (``chi2``, ``df``,
+    ``p_value``, ``ece``); it is empty when the reference is too small to be checked.
+    """
+
+    score: np.ndarray
+    probability: np.ndarray
+    rows: np.ndarray
+    positives: np.ndarray
+    score_min: float
+    score_max: float
+    quality: Mapping[str, float] = field(default_factory=dict)
+
+    @property
+    def reference_rows(self) -> int:
+        return int(self.rows.sum())
+
+    @property
+    def reference_positives(self) -> int:
+        return int(self.positives.sum())
+
+    def calibrated(self, scores: npt.ArrayLike) -> np.ndarray:
+        """The calibrated probability of each score."""
+        return np.interp(np.asarray(scores, dtype=np.float64), self.score, self.probability)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-safe: lists of numbers, for a model version's metadata."""
+        return {
+            "method": "centred isotonic",
+            "format": CALIBRATION_FORMAT,
+            "score": self.score.tolist(),
+            "probability": self.probability.tolist(),
+            "rows": self.rows.tolist(),
+            "positives": self.positives.tolist(),
+            "score_min": self.score_min,
+            "score_max": self.score_max,
+            "quality": dict(self.quality),
+        }
+
+    @classmethod
+    def from_dict(cls, data: Any) -> Calibration:
+        """The calibration :meth:`to_dict` wrote; :class:`ModelIntegrityError` when malformed."""
+        if not isinstance(data, Mapping):
+            _malformed(f"it is a {type(data).__name__}, not a mapping")
+        if data.get("method") != "centred isotonic" or data.get("format") != CALIBRATION_FORMAT:
+            _malformed(
+                f"method {data.get('method')!r}, format {data.get('format')!r}: expected "
+                f"'centred isotonic', format {CALIBRATION_FORMAT}"
+            )
+        knots = {name: _numbers(data, name) for name in _KNOT_LISTS}
+        if len({values.size for values in knots.values()}) != 1 or knots["score"].size == 0:
+            _malformed("its knot lists are empty or of different lengths")
+        score, probability = knots["score"], knots["probability"]
+        rows, positives = knots["rows"], knots["positives"]
+        low, high = (float(_numbers(data, name, single=True)[0]) for name in _RANGE)
+        if np.any(np.diff(score) <= 0) or score[0] < low or score[-1] > high:
+            _malformed("its knots are not increasing scores within [score_min, score_max]")
+        if np.any(probability <= 0) or np.any(probability >= 1) or np.any(np.diff(probability) < 0):
+            _malformed("its probabilities are not increasing within (0, 1)")
+        counts = np.r_[rows, positives]
+        if np.any(counts != np.round(counts)) or np.any(rows < 1) or np.any(positives > rows):
+            _malformed("its counts are not whole numbers with 0 <= positives <= rows")
+        if np.any(positives < 0):
+            _malformed("its counts are not whole numbers with 0 <= positives <= rows")
+        quality = data.get("quality", {})
+        if not isinstance(quality, Mapping) or not all(
+            isinstance(key, str) and _is_number(value) and math.isfinite(value)
+            for key, value in quality.items()
+        ):
+            _malformed("its quality is not a mapping of names to numbers")
+        if quality and not set(_QUALITY) <= set(quality):
+            _malformed(f"its quality lacks {sorted(set(_QUALITY) - set(quality))}")
+        return cls(
+            score=_frozen(score),
+            probability=_frozen(probability),
+            rows=_frozen(rows.astype(np.int64)),
+            positives=_frozen(positives.astype(np.int64)),
+            score_min=low,
+            score_max=high,
+            quality={key: float(value) for key, value in quality.items()},
+        )
+
+
+_KNOT_LISTS = ("score", "probability", "rows", "positives")
+_RANGE = ("score_min", "score_max")
+_QUALITY = ("folds", "chi2", "df", "p_value", "ece")
+
+
+@dataclass(frozen=True)
+class PerformanceEstimate:
+    """Estimated performance of one unlabelled batch.
+
+    ``values``: ``estimated_<metric>`` with ``estimated_<metric>_ci_low`` / ``_ci_high`` (95 %)
+    for each metric of :data:`METRICS` that can be trusted. ``untrusted``: metric (or ``"all"``)
+    → why it is not estimated; such metrics are absent from ``values``. ``expected_confusion``:
+    the expected counts (floats) behind the estimates, empty when nothing was estimated.
+    """
+
+    values: dict[str, float]
+    untrusted: dict[str, str]
+    expected_confusion: dict[str, float] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, float]:
+        return dict(self.values)
+
+
+def fit_calibration(scores: npt.ArrayLike, labels: npt.ArrayLike) -> Calibration:
+    """The isotonic calibration of ``scores`` (probabilities in [0, 1]) on ``labels`` (0/1).
+
+    Raises :class:`DataValidationError` for input that :func:`binary_metrics` would refuse.
+    A reference with a single class still gets a calibration: estimating from it says why not.
+    """
+    y, s = _validated(labels, scores)
+    order = np.argsort(s)
+    s, y = s[order], y[order]
+    return replace(_centred_isotonic(s, y), quality=_quality(s, y))
+
+
+def estimate_performance(
+    calibration: Calibration,
+    scores: npt.ArrayLike,
+    threshold: float,
+    *,
+    predicted: npt.ArrayLike | None = None,
+) -> PerformanceEstimate:
+    """Estimated AUC, accuracy, precision, recall and F1 of a batch from its scores alone.
+
+    A row is predicted positive when its score is at or above ``threshold``, unless ``predicted``
+    gives the classes (0/1, e.g. a predictions source's own column). Raises
+    :class:`DataValidationError` for scores that are not probabilities and
+    :class:`EmptyBatchError` for an empty batch.
+    """
+    s = _validated_scores(scores)
+    threshold = _validated_threshold(threshold)
+    flagged = s >= threshold if predicted is None else _validated_predicted(predicted, s.size)
+    reason = _untrusted_reason(calibration, s)
+    if reason:
+        return PerformanceEstimate(values={}, untrusted={"all": reason})
+    return _estimate(calibration, s, flagged)
+
+
+def estimate_for_version(
+    metadata: Mapping[str, Any], scores: npt.ArrayLike, *, predicted: npt.ArrayLike | None = None
+) -> PerformanceEstimate:
+    """:func:`estimate_performance` with a model version's stored calibration and threshold.
+
+    A version saved before calibrations were stored gets no estimate, with the reason
+    :data:`NO_CALIBRATION`; a malformed one raises :class:`ModelIntegrityError`.
+    """
+    stored = metadata.get(CALIBRATION_KEY)
+    if stored is None:
+        _validated_scores(scores)
+        return PerformanceEstimate(values={}, untrusted={"all": NO_CALIBRATION})
+    calibration = Calibration.from_dict(stored)
+    return estimate_performance(calibration, scores, metadata["threshold"], predicted=predicted)
+
+
+def _estimate(calibration: Calibration, s: np.ndarray, flagged: np.ndarray) -> PerformanceEstimate:
+    n = s.size
+    p = calibration.calibrated(s)
+    variance = p * (1.0 - p)
+    spread = _CalibrationSpread(calibration, s)
+    hat = flagged.astype(np.float64)
+    k = float(np.count_nonzero(flagged))
+    tp = float(p @ hat)
+    positives = float(p.sum())
+    fn = positives - tp
+    fp = k - tp
+    tn = (n - k) - fn
+    negatives = n - positives
+
+    untrusted: dict[str, str] = {}
+    gradients: dict[str, tuple[float, np.ndarray]] = {
+        "accuracy": ((tp + tn) / n, (2.0 * hat - 1.0) / n)
+    }
+    if k == 0:
+        untrusted["precision"] = "no predicted positive in the batch: precision is undefined"
+    else:
+        gradients["precision"] = (tp / k, hat / k)
+    few = _few_expected(positives, "positive")
+    if few:
+        untrusted["recall"] = untrusted["f1"] = few
+    else:
+        gradients["recall"] = (tp / positives, (hat * fn - (1.0 - hat) * tp) / positives**2)
+        f1_denominator = tp + fn + k
+        gradients["f1"] = (
+            2.0 * tp / f1_denominator,
+            2.0 * (hat * (fn + k) - (1.0 - hat) * tp) / f1_denominator**2,
+        )
+    few = _few_expected(positives, "positive") or _few_expected(negatives, "negative")
+    if few:
+        untrusted["auc"] = few
+    else:
+        gradients["auc"] = _auc_and_gradient(s, p, variance)
+
+    values: dict[str, float] = {}
+    for metric in METRICS:
+        if metric not in gradients:
+            continue
+        value, gradient = gradients[metric]
+        sd = math.sqrt(float(gradient**2 @ variance) + spread.variance(gradient))
+        values[f"estimated_{metric}"] = value
+        values[f"estimated_{metric}_ci_low"] = max(0.0, value - Z * sd)
+        values[f"estimated_{metric}_ci_high"] = min(1.0, value + Z * sd)
+    return PerformanceEstimate(
+        values=values,
+        untrusted={metric: untrusted[metric] for metric in METRICS if metric in untrusted},
+        expected_confusion={
+            "true_positive": tp,
+            "false_positive": fp,
+            "true_negative": tn,
+            "false_negative": fn,
+        },
+    )
+
+
+def _auc_and_gradient(
+    s: np.ndarray, p: np.ndarray, variance: np.ndarray
+) -> tuple[float, np.ndarray]:
+    """The expected AUC (step 3 of the module docstring) and its gradient in the labels."""
+    order = np.argsort(s)
+    sorted_s, sorted_p = s[order], p[order]
+    new_group = np.empty(s.size, dtype=bool)
+    new_group[0] = True
+    np.not_equal(sorted_s[1:], sorted_s[:-1], out=new_group[1:])
+    starts = np.flatnonzero(new_group)
+    group_p = np.add.reduceat(sorted_p, starts)
+    group_q = np.add.reduceat(1.0 - sorted_p, starts)
+    group_v = np.add.reduceat(variance[order], starts)
+    negatives_below = np.cumsum(group_q) - group_q
+    positives_above = group_p.sum() - np.cumsum(group_p)
+    pairs_right = float(group_p @ negatives_below + 0.5 * (group_p @ group_q - group_v.sum()))
+    positives = float(group_p.sum())
+    negatives = s.size - positives
+    pairs = positives * negatives - float(variance.sum())
+    auc = pairs_right / pairs
+    # ∂(correct pairs)/∂y_k, ties counting one half (the row's own pair left out)
+    group_of_row = np.cumsum(new_group) - 1
+    tied = 0.5 * (group_q - group_p - 1.0)[group_of_row] + sorted_p
+    d_right = (negatives_below - positives_above)[group_of_row] + tied
+    gradient_sorted = (d_right - auc * (negatives - positives)) / pairs
+    gradient = np.empty_like(gradient_sorted)
+    gradient[order] = gradient_sorted
+    return auc, gradient
+
+
+class _CalibrationSpread:
+    """The variance an estimate inherits from the calibration's block rates (step 4)."""
+
+    def __init__(self, calibration: Calibration, s: np.ndarray) -> None:
+        knots = calibration.score
+        last = knots.size - 1
+        below = np.clip(np.searchsorted(knots, s, side="right") - 1, 0, last)
+        above = np.minimum(below + 1, last)
+        between = (s > knots[below]) & (below < last)
+        width = np.where(between, knots[above] - knots[below], 1.0)
+        self._share_above = np.where(between, (s - knots[below]) / width, 0.0)
+        self._below, self._above, self._knots = below, above, knots.size
+        r, m = calibration.probability, calibration.rows
+        self._rate_variance = r * (1.0 - r) / m
+
+    def variance(self, gradient: np.ndarray) -> float:
+        """Σ_b (Σ_i g_i w_ib)² r_b(1 - r_b)/m_b for the gradient ``g`` of a metric."""
+        upper = gradient * self._share_above
+        per_knot = np.bincount(
+            self._below, weights=gradient - upper, minlength=self._knots
+        ) + np.bincount(self._above, weights=upper, minlength=self._knots)
+        return float(per_knot**2 @ self._rate_variance)
+
+
+def _centred_isotonic(sorted_s: np.ndarray, sorted_y: np.ndarray) -> Calibration:
+    """Centred isotonic regression (Oron and Flournoy, 2017) with smoothed rates, no quality.
+
+    Pool-adjacent-violators gives blocks of constant rate; each block becomes one knot at its
+    rows' mean score. A step function would tie every score of a block, so the expected AUC would
+    count each pair inside a block as a coin toss where the realised AUC ranks them: the knots
+    keep the scores' order, which the realised metrics are computed from. The scores come sorted.
+    """
+    starts = np.flatnonzero(np.r_[True, sorted_s[1:] != sorted_s[:-1]])
+    counts = np.diff(np.r_[starts, sorted_s.size]).astype(np.float64)
+    hits = np.add.reduceat(sorted_y.astype(np.float64), starts)
+    score_sums = sorted_s[starts] * counts
+    cuts = isotonic_regression(hits / counts, weights=counts).blocks[:-1]
+    rows, positives = np.add.reduceat(counts, cuts), np.add.reduceat(hits, cuts)
+    score_sums = np.add.reduceat(score_sums, cuts)
+    # smoothing may break monotonicity between small blocks: pool those again
+    weights = rows + 2 * _SMOOTHING
+    merged = isotonic_regression((positives + _SMOOTHING) / weights, weights=weights)
+    cuts = merged.blocks[:-1]
+    rows = np.add.reduceat(rows, cuts)
+    return Calibration(
+        score=_frozen(np.add.reduceat(score_sums, cuts) / rows),
+        probability=_frozen(merged.x[cuts]),
+        rows=_frozen(rows.astype(np.int64)),
+        positives=_frozen(np.add.reduceat(positives, cuts).astype(np.int64)),
+        score_min=float(sorted_s[0]),
+        score_max=float(sorted_s[-1]),
+    )
+
+
+def _quality(s: np.ndarray, y: np.ndarray) -> dict[str, float]:
+    """The cross-validated check of the module docstring; empty for a reference too small.
+
+    ``s`` comes sorted, ``y`` in the same order.
+    """
+    positives = np.flatnonzero(y)
+    negatives = np.flatnonzero(~y)
+    if min(positives.size, negatives.size) < CALIBRATION_FOLDS:
+        return {}
+    rng = np.random.default_rng(_FOLD_SEED)
+    fold = np.empty(s.size, dtype=np.intp)
+    for members in (positives, negatives):  # stratified: each fold holds both classes
+        fold[rng.permutation(members)] = np.arange(members.size) % CALIBRATION_FOLDS
+    statistic = absolute_miss = 0.0
+    cells = 0
+    for k in range(CALIBRATION_FOLDS):
+        held = fold == k
+        calibration = _centred_isotonic(s[~held], y[~held])
+        held_s, held_y = s[held], y[held]
+        p = calibration.calibrated(held_s)
+        spread = _CalibrationSpread(calibration, held_s)
+        bins = int(np.clip(held_s.size // 30, 2, 10))
+        for members in np.array_split(np.arange(held_s.size), bins):
+            indicator = np.zeros(held_s.size)
+            indicator[members] = 1.0
+            miss = float(held_y[members].sum() - p[members].sum())
+            var = float(p[members] @ (1.0 - p[members])) + spread.variance(indicator)
+            statistic += miss * miss / var
+            absolute_miss += abs(miss)
+            cells += 1
+    return {
+        "folds": float(CALIBRATION_FOLDS),
+        "chi2": statistic,
+        "df": float(cells),
+        "p_value": float(chi2.sf(statistic, cells)),
+        "ece": absolute_miss / s.size,
+    }
+
+
+def _untrusted_reason(calibration: Calibration, s: np.ndarray) -> str | None:
+    """Why no metric of this batch can be estimated, or None."""
+    rows, positives = calibration.reference_rows, calibration.reference_positives
+    for count, kind in ((positives, "positive"), (rows - positives, "negative")):
+        if count < MIN_REFERENCE_CLASS_ROWS:
+            return (
+                f"the reference holds {count} {kind} label(s), fewer than "
+                f"{MIN_REFERENCE_CLASS_ROWS}: too few to calibrate the scores; register or train "
+                "on a larger labelled reference"
+            )
+    quality = calibration.quality
+    if not quality:
+        return "the calibration's quality was not measured on the reference: register/train again"
+    if quality["p_value"] < POOR_CALIBRATION_P_VALUE and quality["ece"] > POOR_CALIBRATION_ECE:
+        return (
+            "the calibration is poor on the reference: on held-out reference rows the calibrated "
+            f"scores missed the label rate by {quality['ece']:.3f} on average (cross-validated "
+            f"ECE, limit {POOR_CALIBRATION_ECE}), beyond chance (p = {quality['p_value']:.1e}); "
+            "the scores do not rank the rows by their chance of being positive well enough"
+        )
+    low, high = calibration.score_min, calibration.score_max
+    outside = float(np.count_nonzero((s < low) | (s > high))) / s.size
+    # 2/(m + 1): the chance that a row of the reference's own distribution falls outside its range
+    limit = OUT_OF_RANGE_LIMIT + 2.0 / (rows + 1)
+    if outside > limit:
+        return (
+            f"{outside:.1%} of the batch's scores lie outside the reference's score range "
+            f"[{low:.4g}, {high:.4g}] (limit {limit:.1%}): the calibration knows nothing there; "
+            "the model's scores have shifted since the reference"
+        )
+    return None
+
+
+def _few_expected(expected: float, kind: str) -> str | None:
+    if expected >= MIN_EXPECTED_CLASS_ROWS:
+        return None
+    return (
+        f"only {expected:.1f} {kind} row(s) expected in the batch (fewer than "
+        f"{MIN_EXPECTED_CLASS_ROWS:g}): the realised value may well be undefined"
+    )
+
+
+def _validated_scores(scores: npt.ArrayLike) -> np.ndarray:
+    s = np.asarray(scores)
+    if s.ndim == 1 and s.size == 0:
+        raise EmptyBatchError("no rows: the batch has no scores to estimate performance from")
+    return _validated(np.zeros(s.shape[0] if s.ndim else 1, dtype=bool), s)[1]
+
+
+def _validated_predicted(predicted: npt.ArrayLike, rows: int) -> np.ndarray:
+    classes = np.asarray(predicted)
+    if classes.shape != (rows,):
+        raise DataValidationError(
+            f"predicted classes have shape {classes.shape}, the scores {rows} rows"
+        )
+    return _validated(classes, np.zeros(rows))[0]
+
+
+def _numbers(data: Mapping[str, Any], name: str, *, single: bool = False) -> np.ndarray:
+    values = data.get(name)
+    if single:
+        values = [values]
+    if not isinstance(values, list) or not all(_is_number(v) for v in values):
+        _malformed(f"{name!r} is not {'a number' if single else 'a list of numbers'}")
+    array = np.asarray(values, dtype=np.float64)
+    if not np.all(np.isfinite(array)):
+        _malformed(f"{name!r} holds a value that is not finite")
+    return array
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _malformed(why: str) -> NoReturn:
+    raise ModelIntegrityError(
+        f"the model version's stored calibration is malformed ({why}): register/train it again"
+    )
+
+
+def _frozen(values: np.ndarray) -> np.ndarray:
+    values = np.ascontiguousarray(values)
+    values.setflags(write=False)
+    return values
