@@ -29,6 +29,7 @@ from include.config import MonitoringConfig
 from include.data.batches import select_period
 from include.drift.univariate import ReferenceProfile, build_reference_profile
 from include.errors import DataValidationError, EmptyBatchError
+from include.evaluation.estimation import CALIBRATION_KEY, fit_calibration
 from include.evaluation.metrics import binary_metrics, choose_threshold
 from include.model.features import (
     PREDICTION_COLUMN,
@@ -154,6 +155,8 @@ def train_model(prepared: pd.DataFrame, config: MonitoringConfig) -> TrainedMode
         "train_rows": len(train_x),
         "test_rows": len(test_x),
         "test_metrics": test_metrics.as_dict(),
+        # on the held-out split, never the training rows: the scores unlabelled batches will get
+        CALIBRATION_KEY: fit_calibration(proba, test_y.to_numpy()).to_dict(),
         "feature_importances": _importances(pipeline, test_x, test_y, config),
         "library_versions": library_versions(),
         "quality_expectations": derive_expectations(reference, config).to_dict(),
