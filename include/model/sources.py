@@ -40,6 +40,7 @@ from sklearn.metrics import roc_auc_score
 from include.config import ModelSettings, MonitoringConfig
 from include.drift.univariate import build_reference_profile
 from include.errors import ConfigurationError, DataValidationError, ModelIntegrityError
+from include.evaluation.estimation import CALIBRATION_KEY, fit_calibration
 from include.evaluation.metrics import binary_metrics
 from include.model.features import (
     PREDICTION_COLUMN,
@@ -566,6 +567,7 @@ def external_version(
         # the reference period (or "reference" for a reference dataset), not a training period.
         "training_period": period,
         "test_metrics": metrics.as_dict(),
+        CALIBRATION_KEY: fit_calibration(scores, labels.to_numpy()).to_dict(),
         "feature_importances": importances,
         "feature_importances_method": method,
         "library_versions": {**library_versions(), **_source_libraries(settings.source)},
