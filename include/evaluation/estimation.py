@@ -283,9 +283,9 @@ def _estimate(calibration: Calibration, s: np.ndarray, flagged: np.ndarray) -> P
     spread = _CalibrationSpread(calibration, s)
     hat = flagged.astype(np.float64)
     k = float(np.count_nonzero(flagged))
-    tp = float(p @ hat)
-    positives = float(p.sum())
-    fn = positives - tp
+    tp = float(p[flagged].sum())
+    fn = float(p[~flagged].sum())
+    positives = tp + fn
     fp = k - tp
     tn = (n - k) - fn
     negatives = n - positives
