@@ -145,7 +145,8 @@ def test_intervals_cover_the_realised_metrics_of_a_calibrated_score():
 
     assert counts == dict.fromkeys(METRICS, 200)
     assert all(share >= 0.90 for share in coverage.values()), coverage
-    assert error["accuracy"] < 0.02 and error["auc"] < 0.025, error
+    assert error["accuracy"] < 0.02, error
+    assert error["auc"] < 0.025, error
 
 
 def test_a_miscalibrated_model_calibrated_on_its_reference_still_estimates_well():
@@ -161,7 +162,8 @@ def test_a_miscalibrated_model_calibrated_on_its_reference_still_estimates_well(
     raw = estimate_performance(identity_calibration(), scores, 0.5).values
     actual = realised(rng.random(scores.size) < truth(scores), scores, 0.5)
     assert abs(raw["estimated_precision"] - actual["precision"]) > 0.2
-    assert error["precision"] < 0.06 and error["accuracy"] < 0.02, error
+    assert error["precision"] < 0.06, error
+    assert error["accuracy"] < 0.02, error
 
 
 def test_a_batch_whose_scores_left_the_reference_range_is_not_estimated():
@@ -172,12 +174,15 @@ def test_a_batch_whose_scores_left_the_reference_range_is_not_estimated():
 
     estimate = estimate_performance(calibration, shifted, 0.5)
 
-    assert estimate.values == {} and estimate.as_dict() == {}
+    assert estimate.values == {}
+    assert estimate.as_dict() == {}
     reason = estimate.untrusted["all"]
-    assert "outside the reference's score range" in reason and "have shifted" in reason
+    assert "outside the reference's score range" in reason
+    assert "have shifted" in reason
     # the unshifted batch is estimated
     same = estimate_performance(calibration, rng.beta(2, 5, 1_000) * 0.8, 0.5)
-    assert same.untrusted == {} and set(same.values) == {
+    assert same.untrusted == {}
+    assert set(same.values) == {
         f"estimated_{metric}{suffix}"
         for metric in METRICS
         for suffix in ("", "_ci_low", "_ci_high")
@@ -194,7 +199,8 @@ def test_a_score_not_monotone_in_the_label_rate_is_a_poor_calibration():
 
     assert estimate.values == {}
     assert "the calibration is poor on the reference" in estimate.untrusted["all"]
-    assert calibration.quality["p_value"] < 0.001 and calibration.quality["ece"] > 0.05
+    assert calibration.quality["p_value"] < 0.001
+    assert calibration.quality["ece"] > 0.05
 
 
 def test_a_small_reference_gives_wider_intervals_that_still_cover():
@@ -324,7 +330,8 @@ def test_a_malformed_calibration_is_refused(change, message):
 def test_a_version_saved_before_calibrations_gets_no_estimate_with_the_reason():
     scores = np.linspace(0.01, 0.99, 100)
     old = estimate_for_version({"threshold": 0.5}, scores)
-    assert old.values == {} and old.untrusted == {"all": NO_CALIBRATION}
+    assert old.values == {}
+    assert old.untrusted == {"all": NO_CALIBRATION}
     assert NO_CALIBRATION == "this model version has no calibration: register/train it again"
 
     metadata = {"threshold": 0.5, CALIBRATION_KEY: _stored()}
