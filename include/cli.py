@@ -130,15 +130,23 @@ def _generate(workspace: Workspace, args: argparse.Namespace) -> None:
             f"{config.name!r}, which this command never writes"
         )
     started = time.perf_counter()
+    delay, as_of = getattr(args, "label_delay_days", 0), getattr(args, "labels_as_of", None)
     counts = generate_tutorial_data(
         workspace.datasets,
         transactions_per_quarter=args.transactions_per_quarter,
         seed=args.seed,
+        label_delay_days=delay,
+        labels_as_of=as_of,
     )
     print(
         f"generated {counts} in {workspace.datasets.describe()} "
         f"({time.perf_counter() - started:.1f} s)"
     )
+    if delay:
+        print(
+            f"labels of the {delay} days before {as_of or 'the end of 2017'} are not in yet; "
+            "generate again without --label-delay-days (same size and seed) to land them"
+        )
 
 
 def _train(workspace: Workspace, _args: argparse.Namespace) -> None:
@@ -404,6 +412,25 @@ def _demo(workspace: Workspace, args: argparse.Namespace) -> None:
     _show(workspace, args)
 
 
+def _days(text: str) -> int:
+    try:
+        days = int(text)
+    except ValueError:
+        days = -1
+    if days < 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of days (0 or more)")
+    return days
+
+
+def _day(text: str):
+    from datetime import date
+
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date: write YYYY-MM-DD") from None
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m include.cli",
@@ -425,6 +452,20 @@ def _parser() -> argparse.ArgumentParser:
     for sub in (generate, demo):
         sub.add_argument("--transactions-per-quarter", type=int, default=20_000)
         sub.add_argument("--seed", type=int, default=2017)
+    generate.add_argument(
+        "--label-delay-days",
+        type=_days,
+        default=0,
+        metavar="D",
+        help="leave the label missing on transactions of the last D days before --labels-as-of, "
+        "as labels arrive late (default 0: every label in)",
+    )
+    generate.add_argument(
+        "--labels-as-of",
+        type=_day,
+        metavar="YYYY-MM-DD",
+        help="the day the labels are known as of (default: 2018-01-01, the end of the data)",
+    )
     add("train", _train, "train the model on the reference period and save it")
     add("register", _register, "register a model trained elsewhere (file, mlflow, predictions)")
     evaluate = add("evaluate", _evaluate, "evaluate periods (default: the configured ones)")

@@ -26,9 +26,10 @@ PERFORMANCE_METRICS = (
     "positive_rate",
     "predicted_positive_rate",
 )
-"""Metrics of a labelled batch (absent from an evaluation without labels). A metric the batch
-cannot define (recall with no positive, AUC with one class) is absent too, its reason in the
-evaluation's labels as ``undefined:<metric>``. ``positive_rate`` is the label share."""
+"""Realised metrics, from a batch's labelled rows (absent when no row is labelled yet). A metric
+the batch cannot define (recall with no positive, AUC with one class) is absent too, its reason
+in the evaluation's labels as ``undefined:<metric>``. ``positive_rate`` is the share of
+positives among the labelled rows."""
 
 CI_METRICS = tuple(
     f"{metric}_ci_{side}"
@@ -37,6 +38,23 @@ CI_METRICS = tuple(
 )
 """95 % intervals of a labelled batch's metrics: Wilson (accuracy, precision, recall), DeLong
 (AUC); absent when their metric is undefined."""
+
+ESTIMATED_METRICS = (
+    "estimated_auc",
+    "estimated_accuracy",
+    "estimated_precision",
+    "estimated_recall",
+    "estimated_f1",
+)
+"""Performance estimated from the model's calibrated scores on every row, labelled or not
+(SPEC section 8), when the model version carries a calibration. Absent when the estimate cannot
+be trusted, the reason in the evaluation's labels as ``untrusted:<metric>`` (``untrusted:all``
+for every one)."""
+
+ESTIMATED_CI_METRICS = tuple(
+    f"{metric}_ci_{side}" for metric in ESTIMATED_METRICS for side in ("low", "high")
+)
+"""95 % intervals of the estimated metrics."""
 
 DRIFT_METRICS = (
     "data_drift",
@@ -53,10 +71,18 @@ DRIFT_METRICS = (
 )
 """Metrics of the drift analysis (section 3 of the SPEC)."""
 
-BATCH_METRICS = ("row_count", "in_sample", "duplicate_rows_dropped")
-"""``in_sample``: 1 when the batch overlaps the model's training period (an external model's
-reference period), else 0; ``duplicate_rows_dropped``: exact duplicate rows under ``id_column``
-(only with ``id_column`` set)."""
+BATCH_METRICS = (
+    "row_count",
+    "labelled_rows",
+    "label_share",
+    "in_sample",
+    "duplicate_rows_dropped",
+)
+"""``labelled_rows``: rows whose label was known when evaluated (labels arrive late), behind the
+realised metrics; ``label_share``: that share of ``row_count`` (0 to 1). ``in_sample``: 1 when
+the batch overlaps the model's training period (an external model's reference period), else 0;
+``duplicate_rows_dropped``: exact duplicate rows under ``id_column`` (only with ``id_column``
+set)."""
 
 FEATURE_METRICS = (
     "psi",
@@ -83,10 +109,20 @@ PREFIXED_INTERVAL = ("performance_change_significant",)
 beyond what the batches' sizes explain (5 %), else 0."""
 
 
+_PLAIN_METRICS = (
+    *BATCH_METRICS,
+    *PERFORMANCE_METRICS,
+    *CI_METRICS,
+    *ESTIMATED_METRICS,
+    *ESTIMATED_CI_METRICS,
+    *DRIFT_METRICS,
+)
+
+
 def metric_names(features: Iterable[str]) -> frozenset[str]:
     """Every metric name an evaluation of a model with these features can carry."""
     features = tuple(features)
-    names = {*BATCH_METRICS, *PERFORMANCE_METRICS, *CI_METRICS, *DRIFT_METRICS}
+    names = {*_PLAIN_METRICS}
     names.update(f"{statistic}:{feature}" for statistic in FEATURE_METRICS for feature in features)
     names.update(
         f"{prefix}:{metric}" for prefix in PREFIXED_PERFORMANCE for metric in PERFORMANCE_METRICS
@@ -115,7 +151,7 @@ def unknown_metric_message(metric: str, features: Iterable[str]) -> str | None:
     hint = f" (did you mean {', '.join(close)}?)" if close else ""
     return (
         f"no evaluation can have metric {metric!r}{hint}; metrics are "
-        f"{', '.join((*BATCH_METRICS, *PERFORMANCE_METRICS, *CI_METRICS, *DRIFT_METRICS))}, "
+        f"{', '.join(_PLAIN_METRICS)}, "
         f"<statistic>:<feature> with statistic one of {', '.join(FEATURE_METRICS)}, "
         "performance_change:<performance metric>, and "
         "performance_change_significant:<auc, accuracy, precision or recall>"

@@ -13,6 +13,7 @@ import os
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 import pandas as pd
@@ -110,9 +111,15 @@ def generate_tutorial_data(
     *,
     transactions_per_quarter: int = 5_000,
     seed: int = 2017,
+    label_delay_days: int = 0,
+    labels_as_of: date | str | None = None,
 ) -> dict[str, int]:
     """Write the tutorial's datasets (transactions, cardholders, merchants and
     transactions_prepared) and return their row counts.
+
+    With ``label_delay_days``, the labels of the last days before ``labels_as_of`` (default: the
+    end of 2017) are not in yet (see ``include.data.generator``); generating again with the same
+    size and seed but no delay, or a later ``labels_as_of``, lands them.
 
     Only these four are written, whatever ``config`` says (it is accepted for the callers' sake
     and not used). Generating again over datasets generated earlier is fine; any of the four that
@@ -121,7 +128,12 @@ def generate_tutorial_data(
     """
     del config  # the tutorial's datasets do not depend on the active configuration
     check_may_overwrite(datasets, TUTORIAL_DATASETS)
-    tables = generate_tables(transactions_per_quarter=transactions_per_quarter, seed=seed)
+    tables = generate_tables(
+        transactions_per_quarter=transactions_per_quarter,
+        seed=seed,
+        label_delay_days=label_delay_days,
+        labels_as_of=labels_as_of,
+    )
     frames = {name: getattr(tables, name) for name in TUTORIAL_TABLES}
     frames[TUTORIAL_PREPARED] = prepare_transactions(tables)
     for name, frame in frames.items():
@@ -227,7 +239,7 @@ def evaluate_quarter(
         )
     with stage("quality gate"):
         expectations = ReferenceExpectations.from_dict(model.metadata["quality_expectations"])
-        report = validate_batch(batch, expectations, config, require_label=labelled)
+        report = validate_batch(batch, expectations, config, check_label=labelled)
     evaluation = evaluate_batch(
         model, batch, config, period, labelled=labelled, quality=report.to_dict(), stage=stage
     )
@@ -254,6 +266,8 @@ def summarise(workspace: Workspace, evaluation_id: str, evaluation: Evaluation) 
         "rows": evaluation.row_count,
         # Undefined metrics (an AUC with one class) are None here: XCom is JSON, NaN is not.
         "auc": _finite(metrics.get("auc")),
+        "label_share": metrics.get("label_share"),
+        "estimated_auc": _finite(metrics.get("estimated_auc")),
         "data_drift": _finite(metrics.get("data_drift")),
         "drifted_features": drift.drifted_features if drift else [],
         "quality": (evaluation.quality or {}).get("summary"),

@@ -192,6 +192,28 @@ class AlertSettings(BaseModel):
         return value
 
 
+class LabelSettings(BaseModel):
+    """Labels that arrive late (a fraud label weeks after the transaction): how far back each
+    monitoring run looks for periods whose labels have landed since they were evaluated.
+
+    A period evaluated before all its labels were in holds estimated performance (and realised
+    performance from the rows labelled then, if any). With ``recheck_periods`` N, each run of
+    the monitor re-evaluates those of the N periods of the cadence before its own whose data
+    now holds more labelled rows; the new evaluation replaces the old one, realised performance
+    beside the estimate.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    recheck_periods: int = Field(
+        0,
+        ge=0,
+        le=366,
+        description="re-evaluate up to this many earlier periods when their labels have landed "
+        "since; 0: never",
+    )
+
+
 class DriftSettings(BaseModel):
     """How drift is measured and when a feature is flagged (SPEC section 3).
 
@@ -268,6 +290,7 @@ class MonitoringConfig(BaseModel):
     )
     checks: tuple[dict[str, Any], ...] = (DATA_DRIFT_CHECK,)
     alerts: AlertSettings = AlertSettings()
+    labels: LabelSettings = LabelSettings()
     label: str
     positive_class: int | str = 1
     date_column: str

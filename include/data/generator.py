@@ -7,6 +7,12 @@ cardholder and merchant, plus noise; and over the year the transacting cardholde
 younger people with lower FICO scores, slightly in Q2, more in Q3 and strongly in Q4, while amounts,
 categories, locations and reward programs stay as they were.
 
+Labels arrive late in production (a failed authorization is confirmed weeks after the purchase):
+``label_delay_days`` leaves ``authorized_flag`` missing on the transactions of the last days
+before ``labels_as_of`` (by default the end of the generated data), as an extract taken that day
+would. Generating again with a later ``labels_as_of``, or without a delay, gives the same rows
+with their labels landed.
+
 The same arguments give the same frames on every machine (NumPy keeps its random streams stable
 within the pinned version). The cardholder and merchant populations
 depend only on the seed and their sizes, and every quarter is drawn from its own seed stream, so the
@@ -18,6 +24,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date, timedelta
 from typing import Any
 
 import numpy as np
@@ -116,14 +123,21 @@ def generate_tables(
     n_cardholders: int | None = None,
     n_merchants: int | None = None,
     seed: int = 2017,
+    label_delay_days: int = 0,
+    labels_as_of: date | str | None = None,
 ) -> TutorialTables:
     """Generate the raw tables for the given 2017 quarters (rows in purchase-date order).
 
     ``n_cardholders`` defaults to a fifth of ``transactions_per_quarter`` (at least 500) and
     ``n_merchants`` to a twentieth (between 300 and 5,000); neither depends on ``quarters``.
+    With ``label_delay_days`` D, the label of a transaction made less than D days before
+    ``labels_as_of`` (default: the day after the last generated quarter) is not in yet: missing
+    (``authorized_flag`` is then a nullable integer column). Nothing else changes.
     """
     if transactions_per_quarter < 0:
         raise ValueError(f"transactions_per_quarter must be >= 0, got {transactions_per_quarter}")
+    if label_delay_days < 0:
+        raise ValueError(f"label_delay_days must be >= 0, got {label_delay_days}")
     quarter_numbers = _quarter_numbers(quarters)
     if n_cardholders is None:
         n_cardholders = max(500, transactions_per_quarter // 5)
@@ -150,11 +164,38 @@ def generate_tables(
     transactions = parts[0]
     if len(parts) > 1:
         transactions = {key: np.concatenate([part[key] for part in parts]) for key in parts[0]}
+    frame = _transactions_frame(transactions, cards, shops)
+    if label_delay_days:
+        as_of = _as_date(labels_as_of) if labels_as_of is not None else _end_of(quarter_numbers)
+        frame = withhold_recent_labels(frame, label_delay_days, as_of)
     return TutorialTables(
-        transactions=_transactions_frame(transactions, cards, shops),
+        transactions=frame,
         cardholders=_cardholders_frame(cards),
         merchants=_merchants_frame(shops),
     )
+
+
+def withhold_recent_labels(transactions: pd.DataFrame, days: int, as_of: date) -> pd.DataFrame:
+    """The transactions as known on ``as_of``: the label of a purchase made in the ``days``
+    days before it (from ``as_of - days`` on) is missing, its confirmation not in yet."""
+    cutoff = pd.Timestamp(as_of - timedelta(days=days))
+    label = transactions["authorized_flag"].astype("Int64")
+    label = label.mask(transactions["purchase_date"] >= cutoff)
+    return transactions.assign(authorized_flag=label)
+
+
+def _end_of(quarter_numbers: list[int]) -> date:
+    last = Period.parse(f"{YEAR}Q{quarter_numbers[-1]}")
+    return last.end
+
+
+def _as_date(value: date | str) -> date:
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value))
+    except ValueError:
+        raise ValueError(f"labels_as_of {value!r} is not a date: write it as YYYY-MM-DD") from None
 
 
 def _stream(seed: int, *key: int) -> np.random.SeedSequence:

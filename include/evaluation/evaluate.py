@@ -3,11 +3,24 @@
 What the record says besides the numbers (stored in its ``labels``, text → text):
 
 - ``undefined:<metric>``: why a performance metric is absent (``no positive in the batch``);
+- ``untrusted:estimated_<metric>``: why an estimated metric is absent (the batch's scores fall
+  outside the reference's range, the calibration is poor on the reference...);
 - ``note:<topic>``: a warning about the numbers: ``note:auc`` (an AUC from one or two rows of a
   class), ``note:in_sample`` (the batch overlaps the rows the model was trained on, or an external
-  model's reference period), ``note:duplicate_ids`` (exact duplicate rows dropped).
+  model's reference period), ``note:duplicate_ids`` (exact duplicate rows dropped),
+  ``note:partial_labels`` (realised performance from the labelled rows only),
+  ``note:no_labels`` (no row labelled yet: no realised performance), ``note:estimation`` (the
+  model version has no calibration to estimate performance with).
 
-The metrics ``in_sample`` (1/0) and ``duplicate_rows_dropped`` let a check read the same facts.
+Every evaluation of a model version with a calibration also estimates performance from the
+scores of every row, labelled or not (``estimated_auc``, ... with 95 % intervals; see
+``include.evaluation.estimation``), so the estimate stands beside the realised value once labels
+land.
+
+Labels arrive late: a row whose label is missing is not labelled yet. Realised performance is
+measured on the labelled rows; drift, column statistics and the sample use every row. The metrics
+``labelled_rows`` and ``label_share`` say how much of the batch was labelled; ``in_sample`` (1/0)
+and ``duplicate_rows_dropped`` let a check read the other facts above.
 """
 
 from __future__ import annotations
@@ -24,18 +37,27 @@ import pandas as pd
 from include.config import MonitoringConfig
 from include.drift.analysis import DriftAnalysis, analyse_drift, performance_drift
 from include.errors import DataValidationError, EmptyBatchError
+from include.evaluation.estimation import (
+    CALIBRATION_KEY,
+    Calibration,
+    PerformanceEstimate,
+    estimate_performance,
+)
+from include.evaluation.estimation import METRICS as ESTIMATED
 from include.evaluation.metrics import PerformanceMetrics, binary_metrics
 from include.evaluation.profile import ColumnStatistics, column_statistics, sample_positions
 from include.mes.records import EvaluationRecord
 from include.model.features import (
     PREDICTION_COLUMN,
     PROBABILITY_COLUMN,
-    binary_labels,
+    KnownLabels,
     feature_frame,
+    known_labels,
 )
 from include.model.registry import SavedModel
 from include.model.sources import column_classes, column_scores, model_scores
 from include.periods import Period
+from include.quality.usability import closest_column, percent
 
 
 @dataclass(frozen=True)
@@ -54,15 +76,33 @@ class Evaluation:
     in_sample: bool | None = None  # None: the model records no period to compare with
     duplicates: dict[str, Any] | None = None  # None: no id column to find them by
     notes: dict[str, str] = field(default_factory=dict)  # topic → warning (see the module doc)
+    labelled_rows: int = 0  # rows whose label was known, behind ``performance``
+    estimate: PerformanceEstimate | None = None  # None: the model version has no calibration
 
     @property
     def labelled(self) -> bool:
+        """Whether the evaluation has realised performance (some rows were labelled)."""
         return self.performance is not None
+
+    @property
+    def label_share(self) -> float:
+        return self.labelled_rows / self.row_count if self.row_count else 0.0
 
     @property
     def undefined_metrics(self) -> dict[str, str]:
         """Performance metric → why this batch cannot define it."""
         return dict(self.performance.undefined) if self.performance is not None else {}
+
+    @property
+    def untrusted_estimates(self) -> dict[str, str]:
+        """Estimated metric (``estimated_auc``) → why it is not estimated for this batch."""
+        if self.estimate is None:
+            return {}
+        untrusted = dict(self.estimate.untrusted)
+        if "all" in untrusted:
+            why = untrusted.pop("all")
+            untrusted |= dict.fromkeys(ESTIMATED, why)
+        return {f"estimated_{metric}": why for metric, why in untrusted.items()}
 
     @property
     def all_notes(self) -> dict[str, str]:
@@ -79,13 +119,19 @@ class Evaluation:
 
     def metrics(self) -> dict[str, float]:
         """Every scalar a check can read, by name; performance only when labels were there."""
-        metrics = {"row_count": float(self.row_count)}
+        metrics = {
+            "row_count": float(self.row_count),
+            "labelled_rows": float(self.labelled_rows),
+            "label_share": self.label_share,
+        }
         if self.in_sample is not None:
             metrics["in_sample"] = float(self.in_sample)
         if self.duplicates is not None:
             metrics["duplicate_rows_dropped"] = float(self.duplicates["rows_dropped"])
         if self.performance is not None:
             metrics.update(self.performance.as_dict())
+        if self.estimate is not None:
+            metrics.update(self.estimate.as_dict())
         if self.drift is not None:
             metrics.update(self.drift.metrics())
         return metrics
@@ -104,6 +150,7 @@ class Evaluation:
                 "model:version": self.model_version,
                 "evaluation:period": self.period.name,
                 **{f"undefined:{name}": why for name, why in self.undefined_metrics.items()},
+                **{f"untrusted:{name}": why for name, why in self.untrusted_estimates.items()},
                 **{f"note:{topic}": text for topic, text in self.all_notes.items()},
                 **(labels or {}),
             },
@@ -153,9 +200,10 @@ def evaluate_batch(
 ) -> Evaluation:
     """Score the batch, compute every metric and analyse drift against the model's reference.
 
-    Without labels, performance is skipped (drift is not: it needs no labels).
-    ``stage(name)`` wraps each step (``score``, ``performance``, ``column statistics``,
-    ``sample``, and the drift steps), so a caller can time or log them.
+    Realised performance is measured on the rows whose label is known (none: it is skipped, never
+    faked); with ``labelled=False`` the label is not read at all. Drift, column statistics and
+    the sample use every row. ``stage(name)`` wraps each step (``score``, ``performance``,
+    ``column statistics``, ``sample``, and the drift steps), so a caller can time or log them.
     """
     if batch.empty:
         raise EmptyBatchError(
@@ -163,18 +211,20 @@ def evaluate_batch(
             f"{config.date_column} < {period.end}; check the period or load its data"
         )
     batch, duplicates = distinct_rows(batch, model, config, period)
-    labels = binary_labels(batch, config) if labelled else None
+    labels = known_labels(batch, config) if labelled else None
     with stage("score"):
         proba = predict_proba(model, batch, config)
     performance = None
-    if labels is not None:
+    if labels is not None and labels.count:
         with stage("performance"):
             performance = binary_metrics(
-                labels.to_numpy(),
-                proba,
+                labels.values,
+                proba[labels.labelled],
                 threshold=model.threshold,
                 cost_matrix=config.cost_matrix,
             )
+    with stage("estimate"):
+        estimate = estimate_from_scores(model, proba)
     with stage("column statistics"):
         columns = column_statistics(
             batch, numeric=config.numeric_features, categorical=config.categorical_features
@@ -199,6 +249,10 @@ def evaluate_batch(
     notes = {"in_sample": in_sample_note} if in_sample_note else {}
     if duplicates and duplicates["rows_dropped"]:
         notes["duplicate_ids"] = duplicates["note"]
+    if labels is not None:
+        notes.update(label_notes(labels, batch, config))
+    if estimate is None:
+        notes["estimation"] = NO_CALIBRATION_NOTE
     return Evaluation(
         period=period,
         model_name=config.name,
@@ -212,7 +266,46 @@ def evaluate_batch(
         in_sample=in_sample,
         duplicates=duplicates,
         notes=notes,
+        labelled_rows=labels.count if labels is not None else 0,
+        estimate=estimate,
     )
+
+
+NO_CALIBRATION_NOTE = (
+    "this model version has no calibration: train or register it again to estimate "
+    "performance without labels"
+)
+
+
+def estimate_from_scores(model: SavedModel, proba: np.ndarray) -> PerformanceEstimate | None:
+    """Performance estimated from the batch's scores with the model version's calibration;
+    None for a version saved before calibrations were (no estimate, and a note says why)."""
+    stored = model.metadata.get(CALIBRATION_KEY)
+    if stored is None:
+        return None
+    return estimate_performance(Calibration.from_dict(stored), proba, model.threshold)
+
+
+def label_notes(labels: KnownLabels, batch: pd.DataFrame, config: MonitoringConfig) -> dict:
+    """``partial_labels`` when some rows are not labelled yet, ``no_labels`` when none is."""
+    rows = len(labels.labelled)
+    if labels.count == rows:
+        return {}
+    if labels.count:
+        return {
+            "partial_labels": (
+                f"realised metrics from {labels.count:,} of {rows:,} rows "
+                f"({percent(labels.share)}): the other rows are not labelled yet"
+            )
+        }
+    if labels.column_present:
+        why = f"label {config.label!r} is missing on all {rows:,} rows"
+    else:
+        close = closest_column(config.label, batch, config)
+        why = f"the batch has no label column {config.label!r}" + (
+            f" (did you mean {close!r}?)" if close else ""
+        )
+    return {"no_labels": f"no realised performance: {why}, no row is labelled yet"}
 
 
 IN_SAMPLE_NOTE = (

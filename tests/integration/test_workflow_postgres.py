@@ -154,10 +154,9 @@ def break_q3(workspace: Workspace, change) -> None:
         (lambda d: d.rename(columns={"card_age": "card_agee"}), "did you mean 'card_agee'"),
         (lambda d: d.drop(columns=["card_fico_score"]), "card_fico_score"),
         (lambda d: d.assign(card_age=d["card_age"].astype(str) + " years"), "card_age"),
-        (lambda d: d.drop(columns=["authorized_flag"]), "authorized_flag"),
         (lambda d: d.assign(authorized_flag=d["authorized_flag"] * 3), "authorized_flag"),
     ],
-    ids=["misspelt column", "missing column", "wrong type", "missing label", "label not binary"],
+    ids=["misspelt column", "missing column", "wrong type", "label not binary"],
 )
 def test_a_broken_batch_is_refused_with_what_is_wrong_and_changes_nothing(
     workspace, postgres_url, evaluated, change, message
@@ -166,6 +165,21 @@ def test_a_broken_batch_is_refused_with_what_is_wrong_and_changes_nothing(
     with pytest.raises(DataValidationError, match=message):
         evaluate_quarter(workspace, "2017Q3")
     assert snapshot(workspace, postgres_url) == evaluated
+
+
+def test_a_quarter_whose_labels_are_not_in_yet_is_evaluated_without_realised_performance(
+    workspace, postgres_url, evaluated
+) -> None:
+    break_q3(workspace, lambda d: d.drop(columns=["authorized_flag"]))
+    evaluation_id, _ = evaluate_quarter(workspace, "2017Q3")
+
+    stored = workspace.mes.get(evaluation_id)
+    assert not stored.labelled
+    assert "auc" not in stored.metrics
+    assert stored.metrics["label_share"] == 0.0
+    assert "estimated_auc" in stored.metrics
+    assert "no row is labelled yet" in stored.labels["note:no_labels"]
+    assert rows(postgres_url, "evaluations") == 3  # Q3 replaced, not added
 
 
 def test_unparseable_dates_are_refused(workspace, postgres_url, evaluated) -> None:

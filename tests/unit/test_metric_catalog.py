@@ -24,6 +24,8 @@ def test_every_metric_of_a_real_evaluation_is_in_the_catalog(evaluation, tutoria
     assert set(metrics) - names == set()
     # the new names are really produced, not just listed
     assert {"auc_ci_low", "recall_ci_high", "in_sample", "duplicate_rows_dropped"} <= set(metrics)
+    assert {"labelled_rows", "label_share"} <= set(metrics)
+    assert {"estimated_auc", "estimated_f1_ci_low", "estimated_recall_ci_high"} <= set(metrics)
     assert "performance_change_significant:auc" in metrics
     assert "performance_change:positive_rate" in metrics
 
@@ -34,3 +36,16 @@ def test_the_catalog_names_the_intervals_and_their_significance(tutorial_config)
         assert unknown_metric_message(metric, features) is None
     assert unknown_metric_message("performance_change_significant:f1", features) is not None
     assert "did you mean" in unknown_metric_message("auc_ci", features)
+
+
+def test_the_catalog_names_the_label_share_and_the_estimates(tutorial_config):
+    features = tutorial_config.features
+    for metric in (
+        "labelled_rows",
+        "label_share",
+        "estimated_auc",
+        "estimated_f1_ci_low",
+        "estimated_precision_ci_high",
+    ):
+        assert unknown_metric_message(metric, features) is None, metric
+    assert "did you mean estimated_auc" in unknown_metric_message("estimated_au", features)

@@ -58,6 +58,8 @@ def test_mes_config_points_at_the_configuration(tmp_path, monkeypatch) -> None:
         ({"sample_size": -1}, "sample_size"),
         ({"model": {"estimator": "xgboost"}}, "model.estimator"),
         ({"unknown_setting": 1}, "unknown_setting"),
+        ({"labels": {"recheck_periods": -1}}, "labels.recheck_periods"),
+        ({"labels": {"recheck_period": 2}}, "labels.recheck_period"),
     ],
 )
 def test_a_wrong_setting_is_named_in_the_error(change: dict, message: str) -> None:
@@ -72,3 +74,9 @@ def test_an_unreadable_configuration_file_is_a_clear_error(tmp_path: Path) -> No
     bad.write_text("- just\n- a list\n")
     with pytest.raises(ConfigurationError, match="must hold a mapping"):
         load_config(bad)
+
+
+def test_labels_are_not_rechecked_unless_asked() -> None:
+    assert parse_config(OWN_MODEL).labels.recheck_periods == 0
+    asked = parse_config({**OWN_MODEL, "labels": {"recheck_periods": 3}})
+    assert asked.labels.recheck_periods == 3

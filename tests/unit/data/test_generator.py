@@ -217,3 +217,43 @@ def test_population_sizes_can_be_chosen() -> None:
     assert len(small.cardholders) == 50
     assert len(small.merchants) == 40
     assert small.transactions["card_id"].isin(small.cardholders["card_id"]).all()
+
+
+def test_a_label_delay_leaves_the_last_days_unlabelled_and_nothing_else_changes() -> None:
+    everything = generate_tables(transactions_per_quarter=800)
+    delayed = generate_tables(transactions_per_quarter=800, label_delay_days=45)
+    rows, labels = delayed.transactions, delayed.transactions["authorized_flag"]
+    waiting = rows["purchase_date"] >= pd.Timestamp("2017-11-17")  # 45 days before 2018-01-01
+    assert labels[waiting].isna().all()
+    assert labels[~waiting].notna().all()
+    assert (labels[~waiting] == everything.transactions["authorized_flag"][~waiting]).all()
+    assert str(labels.dtype) == "Int64"  # integers still, with missing values
+    pd.testing.assert_frame_equal(
+        rows.drop(columns="authorized_flag"),
+        everything.transactions.drop(columns="authorized_flag"),
+    )
+
+
+def test_labels_land_as_the_as_of_day_moves_on() -> None:
+    known_later = generate_tables(
+        transactions_per_quarter=800, label_delay_days=45, labels_as_of="2018-02-15"
+    )
+    assert known_later.transactions["authorized_flag"].notna().all()
+    q3_only = generate_tables(
+        transactions_per_quarter=800, quarters=["2017Q3"], label_delay_days=30
+    )
+    dates = q3_only.transactions["purchase_date"]
+    missing = q3_only.transactions["authorized_flag"].isna()
+    assert dates[missing].min() >= pd.Timestamp("2017-09-01")  # 30 days before Q3's end
+
+
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [
+        ({"label_delay_days": -1}, "label_delay_days must be >= 0"),
+        ({"label_delay_days": 5, "labels_as_of": "soon"}, "'soon' is not a date"),
+    ],
+)
+def test_a_bad_label_delay_is_refused(settings, message) -> None:
+    with pytest.raises(ValueError, match=message):
+        generate_tables(transactions_per_quarter=10, **settings)

@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
+import numpy as np
 import pandas as pd
 import pytest
 
 from include.data.batches import select_period
 from include.errors import DataValidationError, EmptyBatchError
-from include.evaluation.evaluate import PREDICTION_COLUMN, PROBABILITY_COLUMN, evaluate_batch
+from include.evaluation.estimation import fit_calibration
+from include.evaluation.evaluate import (
+    NO_CALIBRATION_NOTE,
+    PREDICTION_COLUMN,
+    PROBABILITY_COLUMN,
+    evaluate_batch,
+)
 from include.periods import Period
 
 PERFORMANCE = {
@@ -80,13 +89,91 @@ def test_without_labels_performance_is_skipped_not_faked(model, q2, tutorial_con
     assert not record.labelled
 
 
-def test_a_missing_label_is_a_clear_error_when_labels_are_expected(
+def test_a_batch_without_its_label_column_has_no_realised_performance_and_says_so(
     model, q2, tutorial_config
 ) -> None:
-    with pytest.raises(DataValidationError, match="no label column 'authorized_flag'"):
-        evaluate_batch(
-            model, q2.drop(columns=["authorized_flag"]), tutorial_config, Period.parse("2017Q2")
-        )
+    batch = q2.rename(columns={"authorized_flag": "Authorized_Flag"})
+    evaluation = evaluate_batch(model, batch, tutorial_config, Period.parse("2017Q2"))
+    metrics = evaluation.metrics()
+    assert not evaluation.labelled
+    assert "auc" not in metrics
+    assert (metrics["labelled_rows"], metrics["label_share"]) == (0.0, 0.0)
+    record = evaluation.to_record("the_MES")
+    assert record.labels["note:no_labels"] == (
+        "no realised performance: the batch has no label column 'authorized_flag' (did you "
+        "mean 'Authorized_Flag'?), no row is labelled yet"
+    )
+    assert "data_drift" in metrics
+
+
+def with_labels_on(batch: pd.DataFrame, share: float) -> pd.DataFrame:
+    """The batch with the label known on its first ``share`` of rows (by date), missing after."""
+    batch = batch.sort_values("purchase_date").reset_index(drop=True)
+    label = batch["authorized_flag"].astype("float64")
+    label.iloc[round(share * len(batch)) :] = float("nan")
+    return batch.assign(authorized_flag=label)
+
+
+def test_realised_performance_comes_from_the_labelled_rows_only(model, q2, tutorial_config) -> None:
+    batch = with_labels_on(q2, 0.6)
+    labelled = batch[batch["authorized_flag"].notna()]
+    period = Period.parse("2017Q2")
+    partial = evaluate_batch(model, batch, tutorial_config, period)
+    only_labelled = evaluate_batch(model, labelled, tutorial_config, period, drift=False)
+
+    metrics = partial.metrics()
+    assert partial.labelled
+    assert metrics["labelled_rows"] == len(labelled)
+    assert metrics["label_share"] == pytest.approx(len(labelled) / len(q2))
+    for name in (*PERFORMANCE, "auc_ci_low", "recall_ci_high", "positive_rate"):
+        assert metrics[name] == pytest.approx(only_labelled.metrics()[name]), name
+    assert sum(partial.performance.confusion_matrix.to_dict().values()) == len(labelled)
+    assert "performance_change:auc" in metrics
+    record = partial.to_record("the_MES")
+    assert record.labelled
+    assert record.labels["note:partial_labels"] == (
+        f"realised metrics from {len(labelled):,} of {len(q2):,} rows (60.00%): the other rows "
+        "are not labelled yet"
+    )
+
+
+def test_drift_statistics_and_the_sample_use_every_row(model, q2, tutorial_config) -> None:
+    period = Period.parse("2017Q2")
+    full = with_labels_on(q2, 1.0)
+    partial = with_labels_on(q2, 0.25)
+    both = [evaluate_batch(model, batch, tutorial_config, period) for batch in (full, partial)]
+
+    def without_labels(evaluation) -> dict:
+        """What needs no label: drift (but performance drift), statistics, the sample's rows."""
+        drift = {k: v for k, v in evaluation.drift.metrics().items() if "performance" not in k}
+        columns = [s.to_dict() for s in evaluation.columns]
+        return {
+            "drift": drift,
+            "columns": columns,
+            "rows": evaluation.row_count,
+            "sample": evaluation.sample["transaction_id"].tolist(),
+        }
+
+    assert without_labels(both[0]) == without_labels(both[1])
+    assert both[1].sample["authorized_flag"].isna().any()
+
+
+def test_a_fully_labelled_batch_has_a_label_share_of_one_and_no_note(
+    model, q2, tutorial_config
+) -> None:
+    evaluation = evaluate_batch(model, q2, tutorial_config, Period.parse("2017Q2"), drift=False)
+    assert evaluation.metrics()["label_share"] == 1.0
+    assert evaluation.metrics()["labelled_rows"] == len(q2)
+    labels = evaluation.to_record("the_MES").labels
+    assert "note:partial_labels" not in labels
+    assert "note:no_labels" not in labels
+
+
+def test_a_label_outside_the_classes_is_still_an_error(model, q2, tutorial_config) -> None:
+    batch = with_labels_on(q2, 0.5)
+    batch.loc[0, "authorized_flag"] = 3.0
+    with pytest.raises(DataValidationError, match="not binary with positive class 1"):
+        evaluate_batch(model, batch, tutorial_config, Period.parse("2017Q2"), drift=False)
 
 
 def test_an_empty_batch_is_a_clear_error(model, q2, tutorial_config) -> None:
@@ -196,3 +283,56 @@ def test_performance_changes_say_whether_they_are_beyond_the_intervals(
         assert entry["current_ci_low"] <= entry["current"] <= entry["current_ci_high"]
         assert metrics[f"performance_change_significant:{name}"] == float(entry["significant"])
     assert "performance_change_significant:f1" not in metrics
+
+
+ESTIMATED = ("auc", "accuracy", "precision", "recall", "f1")
+
+
+def test_every_evaluation_estimates_performance_from_the_scores_of_every_row(
+    model, q2, tutorial_config
+) -> None:
+    period = Period.parse("2017Q2")
+    labelled = evaluate_batch(model, q2, tutorial_config, period, drift=False).metrics()
+    partial = evaluate_batch(model, with_labels_on(q2, 0.3), tutorial_config, period, drift=False)
+    unlabelled = evaluate_batch(
+        model, q2.drop(columns="authorized_flag"), tutorial_config, period, drift=False
+    )
+    for metric in ESTIMATED:
+        for name in (f"estimated_{metric}", f"estimated_{metric}_ci_low"):
+            # the estimate needs no label: the same from the same scores, labelled or not
+            assert labelled[name] == pytest.approx(unlabelled.metrics()[name]), name
+            assert partial.metrics()[name] == pytest.approx(unlabelled.metrics()[name]), name
+    metrics = unlabelled.metrics()
+    assert "auc" not in metrics
+    assert metrics["estimated_auc_ci_low"] < metrics["estimated_auc"]
+    assert metrics["estimated_auc"] < metrics["estimated_auc_ci_high"]
+    # realised beside estimated, in one evaluation
+    assert abs(labelled["auc"] - labelled["estimated_auc"]) < 0.05
+    assert not any(k.startswith("untrusted:") for k in unlabelled.to_record("m").labels)
+
+
+def test_a_version_without_calibration_says_how_to_get_estimates(
+    model, q2, tutorial_config
+) -> None:
+    metadata = {k: v for k, v in model.metadata.items() if k != "calibration"}
+    older = replace(model, metadata=metadata)
+    evaluation = evaluate_batch(older, q2, tutorial_config, Period.parse("2017Q2"), drift=False)
+    assert not any(name.startswith("estimated_") for name in evaluation.metrics())
+    assert evaluation.to_record("m").labels["note:estimation"] == NO_CALIBRATION_NOTE
+    assert NO_CALIBRATION_NOTE == (
+        "this model version has no calibration: train or register it again to estimate "
+        "performance without labels"
+    )
+
+
+def test_an_untrusted_estimate_is_absent_and_the_labels_say_why(model, q2, tutorial_config) -> None:
+    rng = np.random.default_rng(0)
+    narrow = rng.uniform(0.90, 0.95, 2_000)  # a reference whose scores all lie in [0.90, 0.95]
+    calibration = fit_calibration(narrow, (rng.random(2_000) < narrow).astype(int))
+    odd = replace(model, metadata={**model.metadata, "calibration": calibration.to_dict()})
+    evaluation = evaluate_batch(odd, q2, tutorial_config, Period.parse("2017Q2"), drift=False)
+    assert not any(name.startswith("estimated_") for name in evaluation.metrics())
+    labels = evaluation.to_record("m").labels
+    assert {f"untrusted:estimated_{metric}" for metric in ESTIMATED} <= set(labels)
+    assert "outside" in labels["untrusted:estimated_auc"]
+    assert "auc" in evaluation.metrics()  # realised performance does not depend on it
