@@ -331,6 +331,8 @@ def _label_note(batch: pd.DataFrame, config: MonitoringConfig, labelled: int | N
         close = closest_column(config.label, batch, config)
         hint = f" (did you mean {close!r}? rename the column or fix the configuration)"
         return f"no label column {config.label!r}: no row is labelled yet" + (hint if close else "")
+    if not labelled:
+        return f"label {config.label!r} missing on all {len(batch):,} rows: not labelled yet"
     return (
         f"label {config.label!r} known on {plural(labelled, 'row')} of {len(batch):,} "
         f"({percent(labelled / len(batch))}): the others are not labelled yet"

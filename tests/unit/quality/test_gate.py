@@ -213,6 +213,13 @@ def test_labels_missing_on_some_rows_are_counted_not_refused(make_frame, expecta
     assert f"label {LABEL!r} known on 300 rows of 500 (60.00%)" in report.summary()
 
 
+def test_a_batch_with_no_label_known_yet_says_so(make_frame, expectations, config):
+    batch = make_frame(500, seed=3).assign(**{LABEL: np.nan})
+    report = validate_batch(batch, expectations, config)
+    assert report.labelled_rows == 0
+    assert f"label {LABEL!r} missing on all 500 rows: not labelled yet" in report.summary()
+
+
 def test_a_fully_labelled_batch_has_no_label_note(clean_report):
     assert clean_report.labelled_rows == 2_000
     assert clean_report.notes == ()
