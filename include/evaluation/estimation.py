@@ -57,7 +57,10 @@ and every count of the confusion matrix has a known expectation and variance. So
   not monotone in the label rate, or a relation the reference cannot pin down;
 - more than ``OUT_OF_RANGE_LIMIT`` of the batch's scores lie outside the reference's score range,
   where the calibration knows nothing (it stays flat there); rows outside can shift any count by
-  at most their share, so 1 % bounds that error at one point of accuracy;
+  at most their share, so 1 % bounds that error at one point of accuracy. The limit adds the
+  share that falls outside by chance, 2/(m + 1) for a reference of m rows, and a small batch is
+  refused only when its count outside is also more than chance gives (binomial, p < 0.001):
+  one extreme day of a 30-day month is 3 % of it, and no shift;
 - metric by metric, when the realised value may well be undefined: precision with no predicted
   positive, recall and F1 with fewer than ``MIN_EXPECTED_CLASS_ROWS`` expected positives, the AUC
   with fewer than that of either class.
@@ -78,7 +81,7 @@ from typing import Any, NoReturn
 import numpy as np
 import numpy.typing as npt
 from scipy.optimize import isotonic_regression
-from scipy.stats import chi2
+from scipy.stats import binom, chi2
 
 from include.errors import DataValidationError, EmptyBatchError, ModelIntegrityError
 from include.evaluation.intervals import Z
@@ -96,7 +99,10 @@ MIN_REFERENCE_CLASS_ROWS = 30
 rests on a handful of blocks and its own cross-validation (five folds) has a few rows a class."""
 
 OUT_OF_RANGE_LIMIT = 0.01
-"""Largest share of the batch's scores outside the reference's score range for an estimate."""
+OUT_OF_RANGE_P_VALUE = 0.001
+"""Scores outside the reference's range: no estimate when their share exceeds 1 % plus the
+share chance puts there, and their count is more than chance gives at this p-value (a month of
+30 rows is not refused for one extreme day)."""
 
 POOR_CALIBRATION_P_VALUE = 0.001
 POOR_CALIBRATION_ECE = 0.01
@@ -253,10 +259,18 @@ def estimate_performance(
     """
     s = _validated_scores(scores)
     threshold = _validated_threshold(threshold)
-    flagged = s >= threshold if predicted is None else _validated_predicted(predicted, s.size)
+    given = None if predicted is None else _validated_predicted(predicted, s.size)
     reason = _untrusted_reason(calibration, s)
     if reason:
         return PerformanceEstimate(values={}, untrusted={"all": reason})
+    # Every metric is blind to row order: work on the scores sorted, as the AUC needs them.
+    if given is None:
+        s = np.sort(s)
+        flagged = np.zeros(s.size, dtype=bool)
+        flagged[np.searchsorted(s, threshold, side="left") :] = True
+    else:
+        order = np.argsort(s)
+        s, flagged = s[order], given[order]
     return _estimate(calibration, s, flagged)
 
 
@@ -277,11 +291,11 @@ def estimate_for_version(
 
 
 def _estimate(calibration: Calibration, s: np.ndarray, flagged: np.ndarray) -> PerformanceEstimate:
+    """The estimates of a batch whose scores ``s`` come sorted."""
     n = s.size
     p = calibration.calibrated(s)
     variance = p * (1.0 - p)
     spread = _CalibrationSpread(calibration, s)
-    hat = flagged.astype(np.float64)
     k = float(np.count_nonzero(flagged))
     tp = float(p[flagged].sum())
     fn = float(p[~flagged].sum())
@@ -289,40 +303,47 @@ def _estimate(calibration: Calibration, s: np.ndarray, flagged: np.ndarray) -> P
     fp = k - tp
     tn = (n - k) - fn
     negatives = n - positives
+    # Accuracy, precision, recall and F1 have a gradient a on predicted positives and c on
+    # predicted negatives: their variances come from sums over the two groups.
+    linear = _TwoGroups(flagged, variance, spread)
 
     untrusted: dict[str, str] = {}
-    gradients: dict[str, tuple[float, np.ndarray]] = {
-        "accuracy": ((tp + tn) / n, (2.0 * hat - 1.0) / n)
+    variances: dict[str, tuple[float, float]] = {
+        "accuracy": ((tp + tn) / n, linear.variance(1.0 / n, -1.0 / n))
     }
     if k == 0:
         untrusted["precision"] = "no predicted positive in the batch: precision is undefined"
     else:
-        gradients["precision"] = (tp / k, hat / k)
+        variances["precision"] = (tp / k, linear.variance(1.0 / k, 0.0))
     few = _few_expected(positives, "positive")
     if few:
         untrusted["recall"] = untrusted["f1"] = few
     else:
-        gradients["recall"] = (tp / positives, (hat * fn - (1.0 - hat) * tp) / positives**2)
-        f1_denominator = tp + fn + k
-        gradients["f1"] = (
-            2.0 * tp / f1_denominator,
-            2.0 * (hat * (fn + k) - (1.0 - hat) * tp) / f1_denominator**2,
+        variances["recall"] = (
+            tp / positives,
+            linear.variance(fn / positives**2, -tp / positives**2),
+        )
+        denominator = tp + fn + k
+        variances["f1"] = (
+            2.0 * tp / denominator,
+            linear.variance(2.0 * (fn + k) / denominator**2, -2.0 * tp / denominator**2),
         )
     few = _few_expected(positives, "positive") or _few_expected(negatives, "negative")
     if few:
         untrusted["auc"] = few
     else:
-        gradients["auc"] = _auc_and_gradient(s, p, variance)
+        auc, gradient = _auc_and_gradient(s, p, variance)
+        variances["auc"] = (auc, float(gradient**2 @ variance) + spread.variance(gradient))
 
     values: dict[str, float] = {}
     for metric in METRICS:
-        if metric not in gradients:
+        if metric not in variances:
             continue
-        value, gradient = gradients[metric]
-        sd = math.sqrt(float(gradient**2 @ variance) + spread.variance(gradient))
+        value, var = variances[metric]
+        half = Z * math.sqrt(max(var, 0.0))
         values[f"estimated_{metric}"] = value
-        values[f"estimated_{metric}_ci_low"] = max(0.0, value - Z * sd)
-        values[f"estimated_{metric}_ci_high"] = min(1.0, value + Z * sd)
+        values[f"estimated_{metric}_ci_low"] = max(0.0, value - half)
+        values[f"estimated_{metric}_ci_high"] = min(1.0, value + half)
     return PerformanceEstimate(
         values=values,
         untrusted={metric: untrusted[metric] for metric in METRICS if metric in untrusted},
@@ -338,31 +359,52 @@ def _estimate(calibration: Calibration, s: np.ndarray, flagged: np.ndarray) -> P
 def _auc_and_gradient(
     s: np.ndarray, p: np.ndarray, variance: np.ndarray
 ) -> tuple[float, np.ndarray]:
-    """The expected AUC (step 3 of the module docstring) and its gradient in the labels."""
-    order = np.argsort(s)
-    sorted_s, sorted_p = s[order], p[order]
-    new_group = np.empty(s.size, dtype=bool)
-    new_group[0] = True
-    np.not_equal(sorted_s[1:], sorted_s[:-1], out=new_group[1:])
-    starts = np.flatnonzero(new_group)
-    group_p = np.add.reduceat(sorted_p, starts)
-    group_q = np.add.reduceat(1.0 - sorted_p, starts)
-    group_v = np.add.reduceat(variance[order], starts)
+    """The expected AUC (step 3 of the module docstring) and its gradient in the labels.
+
+    ``s`` comes sorted; tied scores form one group.
+    """
+    n = s.size
+    q = 1.0 - p
+    tied = s[1:] == s[:-1]
+    if tied.any():
+        new_group = np.r_[True, ~tied]
+        starts = np.flatnonzero(new_group)
+        group_p, group_q = np.add.reduceat(p, starts), np.add.reduceat(q, starts)
+        group_v = np.add.reduceat(variance, starts)
+        group_of_row = np.cumsum(new_group) - 1
+    else:
+        group_p, group_q, group_v, group_of_row = p, q, variance, None
     negatives_below = np.cumsum(group_q) - group_q
-    positives_above = group_p.sum() - np.cumsum(group_p)
-    pairs_right = float(group_p @ negatives_below + 0.5 * (group_p @ group_q - group_v.sum()))
     positives = float(group_p.sum())
-    negatives = s.size - positives
+    positives_above = positives - np.cumsum(group_p)
+    pairs_right = float(group_p @ negatives_below + 0.5 * (group_p @ group_q - group_v.sum()))
+    negatives = n - positives
     pairs = positives * negatives - float(variance.sum())
     auc = pairs_right / pairs
-    # ∂(correct pairs)/∂y_k, ties counting one half (the row's own pair left out)
-    group_of_row = np.cumsum(new_group) - 1
-    tied = 0.5 * (group_q - group_p - 1.0)[group_of_row] + sorted_p
-    d_right = (negatives_below - positives_above)[group_of_row] + tied
-    gradient_sorted = (d_right - auc * (negatives - positives)) / pairs
-    gradient = np.empty_like(gradient_sorted)
-    gradient[order] = gradient_sorted
-    return auc, gradient
+    # ∂(correct pairs)/∂y_k: negatives below, less positives above, tied rows counting one half
+    # (the row's own pair left out)
+    outranks = negatives_below - positives_above
+    if group_of_row is None:
+        d_right = outranks
+    else:
+        d_right = (outranks + 0.5 * (group_q - group_p - 1.0))[group_of_row] + p
+    return auc, (d_right - auc * (negatives - positives)) / pairs
+
+
+class _TwoGroups:
+    """Variances of a metric whose gradient is a on predicted positives and c on the others."""
+
+    def __init__(self, flagged: np.ndarray, variance: np.ndarray, spread: _CalibrationSpread):
+        self._label = (float(variance[flagged].sum()), float(variance[~flagged].sum()))
+        shares = flagged.astype(np.float64)
+        self._per_knot = (spread.per_knot(shares), spread.per_knot(1.0 - shares))
+        self._rate_variance = spread.rate_variance
+
+    def variance(self, a: float, c: float) -> float:
+        """Labels' variance plus the calibration's: Σ g² p(1-p) + Σ_b (Σ g w_b)² Var(r_b)."""
+        label = a * a * self._label[0] + c * c * self._label[1]
+        per_knot = a * self._per_knot[0] + c * self._per_knot[1]
+        return label + float(per_knot**2 @ self._rate_variance)
 
 
 class _CalibrationSpread:
@@ -378,15 +420,18 @@ class _CalibrationSpread:
         self._share_above = np.where(between, (s - knots[below]) / width, 0.0)
         self._below, self._above, self._knots = below, above, knots.size
         r, m = calibration.probability, calibration.rows
-        self._rate_variance = r * (1.0 - r) / m
+        self.rate_variance = r * (1.0 - r) / m
+
+    def per_knot(self, gradient: np.ndarray) -> np.ndarray:
+        """Σ_i g_i w_ib for each knot b."""
+        upper = gradient * self._share_above
+        return np.bincount(
+            self._below, weights=gradient - upper, minlength=self._knots
+        ) + np.bincount(self._above, weights=upper, minlength=self._knots)
 
     def variance(self, gradient: np.ndarray) -> float:
         """Σ_b (Σ_i g_i w_ib)² r_b(1 - r_b)/m_b for the gradient ``g`` of a metric."""
-        upper = gradient * self._share_above
-        per_knot = np.bincount(
-            self._below, weights=gradient - upper, minlength=self._knots
-        ) + np.bincount(self._above, weights=upper, minlength=self._knots)
-        return float(per_knot**2 @ self._rate_variance)
+        return float(self.per_knot(gradient) ** 2 @ self.rate_variance)
 
 
 def _centred_isotonic(sorted_s: np.ndarray, sorted_y: np.ndarray) -> Calibration:
@@ -479,14 +524,16 @@ def _untrusted_reason(calibration: Calibration, s: np.ndarray) -> str | None:
             "the scores do not rank the rows by their chance of being positive well enough"
         )
     low, high = calibration.score_min, calibration.score_max
-    outside = float(np.count_nonzero((s < low) | (s > high))) / s.size
+    outside = int(np.count_nonzero((s < low) | (s > high)))
     # 2/(m + 1): the chance that a row of the reference's own distribution falls outside its range
-    limit = OUT_OF_RANGE_LIMIT + 2.0 / (rows + 1)
-    if outside > limit:
+    chance = 2.0 / (rows + 1)
+    limit = OUT_OF_RANGE_LIMIT + chance
+    if outside > limit * s.size and binom.sf(outside - 1, s.size, chance) < OUT_OF_RANGE_P_VALUE:
         return (
-            f"{outside:.1%} of the batch's scores lie outside the reference's score range "
-            f"[{low:.4g}, {high:.4g}] (limit {limit:.1%}): the calibration knows nothing there; "
-            "the model's scores have shifted since the reference"
+            f"{outside / s.size:.1%} of the batch's scores ({outside:,} of {s.size:,}) lie "
+            f"outside the reference's score range [{low:.4g}, {high:.4g}] (limit {limit:.1%}): "
+            "the calibration knows nothing there; the model's scores have shifted since the "
+            "reference"
         )
     return None
 

@@ -189,6 +189,19 @@ def test_a_batch_whose_scores_left_the_reference_range_is_not_estimated():
     }
 
 
+def test_one_extreme_row_of_a_small_batch_is_chance_not_a_shift():
+    rng = np.random.default_rng(13)
+    reference = rng.random(400) * 0.9 + 0.05
+    calibration = fit_calibration(reference, rng.random(400) < reference)
+    month = rng.random(30) * 0.8 + 0.1
+
+    one_out = estimate_performance(calibration, np.r_[month[:29], 0.99], 0.5)
+    four_out = estimate_performance(calibration, np.r_[month[:26], [0.99, 0.98, 0.01, 0.02]], 0.5)
+
+    assert one_out.untrusted == {}
+    assert "13.3% of the batch's scores (4 of 30) lie outside" in four_out.untrusted["all"]
+
+
 def test_a_score_not_monotone_in_the_label_rate_is_a_poor_calibration():
     rng = np.random.default_rng(7)
     scores = rng.random(5_000)
