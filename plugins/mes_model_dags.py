@@ -1,11 +1,12 @@
 """The monitoring DAGs of one model, built from its configuration.
 
 Every model gets two DAGs: a monitor (build the evaluation of one period, check it, email on a
-warning) and a recursive evaluator (one mapped task per period). The tutorial's model keeps the
-ids ``data_drift_monitor`` and ``recursive_mes`` and its Params ``quarter``/``quarters``; any
-other model ``<name>`` gets ``<name>__data_drift_monitor`` and ``<name>__recursive_mes`` with the
-Params ``period``/``periods``. Each model has its own store, asset, schedule, checks and alert
-recipients, all from its YAML file.
+warning; and evaluate again the earlier periods whose labels have landed since, per the model's
+``labels.recheck_periods``) and a recursive evaluator (one mapped task per period). The
+tutorial's model keeps the ids ``data_drift_monitor`` and ``recursive_mes`` and its Params
+``quarter``/``quarters``; any other model ``<name>`` gets ``<name>__data_drift_monitor`` and
+``<name>__recursive_mes`` with the Params ``period``/``periods``. Each model has its own store,
+asset, schedule, checks and alert recipients, all from its YAML file.
 
 Building a DAG reads only the configuration (already validated): tasks load the configuration
 again from its file when they run, so a DAG never carries a stale copy of it.
@@ -17,7 +18,7 @@ from typing import Any
 
 from airflow.providers.smtp.operators.smtp import EmailOperator
 from airflow.providers.standard.operators.empty import EmptyOperator
-from airflow.sdk import DAG, Param, task
+from airflow.sdk import DAG, AssetAlias, Param, task
 
 from include.config import MonitoringConfig
 from include.periods import PERIOD_PATTERN
@@ -93,6 +94,27 @@ def _evaluate(config_path: str | None, period: str, model_version: str | None = 
         workspace.close()
 
 
+def _recheck(config_path: str | None, period: str, model_version: str) -> dict:
+    """Evaluate again the earlier periods whose labels landed (``include.relabel``)."""
+    import logging
+
+    from include.model.registry import load_model
+    from include.relabel import recheck
+    from mes_dag_defaults import open_workspace
+
+    workspace = open_workspace(_load(config_path))
+    try:
+        model = load_model(workspace.config, model_version, workspace.models)
+        done = recheck(workspace, period, model=model, log=logging.getLogger(__name__).info)
+    finally:
+        workspace.close()
+    return {
+        "evaluation_ids": [item.evaluation_id for item in done],
+        "periods": [item.recheck.period.name for item in done],
+        "rechecked": [item.to_dict() for item in done],
+    }
+
+
 def _compose_warning(built: dict, *, recipients: tuple[str, ...], dag_run: Any, ti: Any) -> dict:
     """The warning's recipients, subject, HTML and files (the run's log, the drift report)."""
     from airflow.sdk.configuration import conf
@@ -151,9 +173,12 @@ def monitor_checks(config: MonitoringConfig) -> list[dict[str, Any]]:
 def build_monitor_dag(
     config: MonitoringConfig, *, config_path: str | None, schedule: str | None, doc_md: str
 ) -> DAG:
-    """Build the period's evaluation, check it (``MESCheckOperator``), email on WARNING."""
+    """Build the period's evaluation, check it (``MESCheckOperator``), email on WARNING; beside
+    the check, evaluate again the earlier periods whose labels have landed (``recheck_labels``)."""
     dag_id, _ = model_dag_ids(config)
     asset = model_asset(config.store_name)
+    # An event of the store's asset only when a period was evaluated again (none otherwise).
+    relabelled = AssetAlias(f"{config.store_name}__relabelled")
     tutorial = config.is_tutorial
     default_period = config.batch_periods[-1] if tutorial and config.batch_periods else LATEST
     params: dict[str, Param] = {
@@ -221,7 +246,17 @@ def build_monitor_dag(
             """The warning email and its attachments: the run's log and the drift report."""
             return _compose_warning(built, recipients=recipients, dag_run=dag_run, ti=ti)
 
+        @task(outlets=[relabelled])
+        def recheck_labels(built: dict, outlet_events=None) -> dict:
+            """Evaluate again the periods before this one (``labels.recheck_periods``) whose
+            labels have landed since; their new evaluation ids."""
+            done = _recheck(config_path, built["quarter"], built["model_version"])
+            if done["evaluation_ids"]:
+                outlet_events[relabelled].add(asset, extra=done)
+            return done
+
         built = build_mes()
+        recheck_labels(built)
         warning = compose_warning(built)
         send_warning = EmailOperator(
             task_id="send_warning",
