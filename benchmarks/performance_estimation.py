@@ -20,7 +20,9 @@ Datasets (the model, its reference, its periods):
   2012, reference 2012, each month of 2013-2015. A forest scored on its own training rows is
   overconfident, so this is the realistic case of a reference that is also the training data;
 - Seattle, inference log (the example's predictions source): reference 2013, each month of
-  2014-2015.
+  2014-2015;
+- synthetic covariate shift: scores that drift while P(label | score) stays, the case CBPE is
+  made for (:func:`synthetic_dataset`).
 
     python benchmarks/performance_estimation.py [--transactions-per-quarter 20000]
         [--timing-rows 1000000] [--skip-nannyml] [--json results.json]
@@ -195,6 +197,33 @@ def _seattle(frame: pd.DataFrame, column: str, name: str, cadence: str, year: in
         description=f"trained on 2012; reference: {year} ({len(reference)} days, {trained})",
         reference_scores=reference[column].to_numpy(),
         reference_labels=reference[seattle.LABEL].to_numpy().astype(bool),
+        threshold=0.5,
+        batches=batches,
+    )
+
+
+def synthetic_dataset() -> Dataset:
+    """Where CBPE's assumption holds by construction: the scores shift, P(label | score) does not.
+
+    An overconfident model (a score s is right s² of the time), a 5,000-row reference, then 20
+    periods of 2,000 rows whose scores drift upwards (Beta(2 + period/4, 5)).
+    """
+    rng = np.random.default_rng(13)
+
+    def truth(scores: np.ndarray) -> np.ndarray:
+        return scores**2
+
+    reference = rng.beta(2, 5, 5_000)
+    batches = []
+    for period in range(20):
+        scores = rng.beta(2 + period / 4, 5, 2_000)
+        batches.append(Batch(f"p{period + 1:02d}", scores, rng.random(scores.size) < truth(scores)))
+    return Dataset(
+        name="synthetic covariate shift",
+        description="overconfident model (P(label | s) = s²), reference 5,000 rows, "
+        "scores drifting upwards over 20 periods of 2,000 rows",
+        reference_scores=reference,
+        reference_labels=rng.random(reference.size) < truth(reference),
         threshold=0.5,
         batches=batches,
     )
@@ -429,6 +458,7 @@ def main() -> None:
         print("building the tutorial data, its model and the Seattle example ...")
         datasets = tutorial_datasets(args.transactions_per_quarter)
         datasets += seattle_datasets(folder / "seattle")
+        datasets.append(synthetic_dataset())
         theirs = "NannyML skipped (--skip-nannyml)" if args.skip_nannyml else None
         if theirs is None:
             theirs = nannyml(datasets, folder)
