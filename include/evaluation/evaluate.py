@@ -202,8 +202,10 @@ def evaluate_batch(
 
     Realised performance is measured on the rows whose label is known (none: it is skipped, never
     faked); with ``labelled=False`` the label is not read at all. Drift, column statistics and
-    the sample use every row. ``stage(name)`` wraps each step (``score``, ``performance``,
-    ``column statistics``, ``sample``, and the drift steps), so a caller can time or log them.
+    the sample use every row, and so does the estimate of performance from the scores (with the
+    model version's calibration). ``stage(name)`` wraps each step (``score``, ``performance``,
+    ``estimate``, ``column statistics``, ``sample``, and the drift steps), so a caller can time
+    or log them.
     """
     if batch.empty:
         raise EmptyBatchError(
