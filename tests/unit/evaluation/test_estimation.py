@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from include.config import CostMatrix
@@ -389,3 +390,37 @@ def test_the_tutorial_model_stores_a_calibration_that_estimates_its_next_quarter
 
     assert estimate.untrusted == {}
     assert abs(estimate.values["estimated_auc"] - actual["auc"]) < 0.1
+
+
+def test_a_registered_model_calibrates_on_its_labelled_reference(tmp_path):
+    from include.config import parse_config
+    from include.model.registry import register_model
+
+    rng = np.random.default_rng(14)
+    scores = rng.beta(2, 5, 3_000)
+    labels = rng.random(scores.size) < scores**2  # an overconfident model of someone else's
+    reference = pd.DataFrame(
+        {
+            "day": pd.Timestamp("2017-01-01") + pd.to_timedelta(rng.integers(0, 90, 3_000), "D"),
+            "amount": rng.random(3_000),
+            "score": scores,
+            "churned": labels.astype("int64"),
+        }
+    )
+    config = parse_config(
+        {
+            "name": "churn",
+            "label": "churned",
+            "date_column": "day",
+            "reference_period": "2017Q1",
+            "batch_periods": ["2017Q2"],
+            "numeric_features": ["amount"],
+            "model": {"source": "predictions", "score_column": "score"},
+        }
+    )
+
+    model = register_model(config, reference, root=tmp_path, reference_description="Q1 scores")
+
+    stored = Calibration.from_dict(model.metadata[CALIBRATION_KEY])
+    assert stored.to_dict() == fit_calibration(scores, labels).to_dict()
+    assert stored.calibrated(np.array([0.6]))[0] == pytest.approx(0.36, abs=0.08)
