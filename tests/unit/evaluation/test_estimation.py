@@ -372,7 +372,7 @@ def test_scores_that_are_not_probabilities_are_refused(scores, threshold, error,
     assert message in str(caught.value)
 
 
-def test_the_tutorial_model_stores_a_calibration_that_estimates_its_next_quarter(
+def test_the_tutorial_model_stores_a_calibration_whose_intervals_hold_its_later_quarters(
     prepared_data, trained_model, tutorial_config
 ):
     from include.data.batches import select_period
