@@ -327,22 +327,42 @@ def run_checks(
 ) -> list[CheckResult]:
     """Run every check on one evaluation's metrics, in order.
 
-    A check of a metric the batch cannot define says why when the evaluation's ``labels`` carry
-    the reason (``undefined:<metric>``); every message of an in-sample evaluation (metric
+    A check of a metric the evaluation lacks says why when it can: undefined on the batch
+    (``undefined:<metric>``), an untrusted estimate (``untrusted:<metric>``), or no label yet
+    (``label_share`` 0, for realised performance); every message of an in-sample evaluation (metric
     ``in_sample`` = 1) says so.
     """
     results = [check.run(metrics) for check in checks]
     in_sample = _number(metrics.get("in_sample")) == 1.0
+    labels = labels or {}
     annotated = []
     for result in results:
         message = result.message
-        reason = (labels or {}).get(f"undefined:{result.metric}")
-        if result.value is None and reason and result.metric not in metrics:
-            message = f"{result.metric} is undefined ({reason})"
+        if result.value is None and result.metric not in metrics:
+            message = _why_absent(result.metric, metrics, labels) or message
         if in_sample:
             message = f"{message} ({IN_SAMPLE_NOTE})"
         annotated.append(replace(result, message=message))
     return annotated
+
+
+def _why_absent(metric: str | None, metrics: Mapping[str, Any], labels: Mapping[str, str]) -> str:
+    """Why an evaluation has no value for ``metric``, when its labels say: undefined on this
+    batch, an estimate that cannot be trusted, or no row labelled yet."""
+    if labels.get(f"undefined:{metric}"):
+        return f"{metric} is undefined ({labels[f'undefined:{metric}']})"
+    if labels.get(f"untrusted:{metric}"):
+        return f"{metric} is not estimated: it cannot be trusted ({labels[f'untrusted:{metric}']})"
+    if metric in REALISED_PERFORMANCE and _number(metrics.get("label_share")) == 0.0:
+        return (
+            f"{metric} is not measured: no row of the batch is labelled yet (label share 0); "
+            f"check estimated_{metric} to watch it before the labels land"
+        )
+    return None
+
+
+# Realised performance metrics, which have an estimate before the labels land.
+REALISED_PERFORMANCE = ("auc", "accuracy", "precision", "recall", "f1")
 
 
 def empty_results(checks: Iterable[Check], reason: str) -> list[CheckResult]:

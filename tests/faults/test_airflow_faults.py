@@ -314,7 +314,13 @@ def test_a_warning_mailed_while_the_mail_server_is_down_arrives_once_when_it_is_
         }
 
     assert failed["try_number"] == 1
-    assert tries == {"build_mes": 1, "mes_warn": 1, "compose_warning": 1, "send_warning": 2}
+    assert tries == {
+        "build_mes": 1,
+        "recheck_labels": 1,
+        "mes_warn": 1,
+        "compose_warning": 1,
+        "send_warning": 2,
+    }
     [message] = received
     assert message["Subject"] == 'Airflow DAG "data_drift_monitor" issued a warning'
     assert sorted(address for _, address in getaddresses([message["To"]])) == sorted(RECIPIENTS)

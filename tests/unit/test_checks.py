@@ -456,3 +456,25 @@ def test_a_check_of_an_undefined_metric_says_why() -> None:
     (result,) = run_checks([check], {"auc": 0.8}, labels=labels)
     assert result.outcome is CheckOutcome.EMPTY
     assert result.message == "recall is undefined (no positive in the batch)"
+
+
+def test_a_check_of_an_untrusted_estimate_says_why() -> None:
+    check = NumericRangeCheck("estimated auc floor", "estimated_auc", soft_min=0.8)
+    labels = {"untrusted:estimated_auc": "12 % of the batch's scores lie outside the reference's"}
+    (result,) = run_checks([check], {"row_count": 500.0}, labels=labels)
+    assert result.outcome is CheckOutcome.EMPTY
+    assert result.message == (
+        "estimated_auc is not estimated: it cannot be trusted (12 % of the batch's scores lie "
+        "outside the reference's)"
+    )
+
+
+def test_a_check_of_realised_performance_before_any_label_points_at_the_estimate() -> None:
+    check = NumericRangeCheck("auc floor", "auc", soft_min=0.8)
+    metrics = {"label_share": 0.0, "estimated_auc": 0.74}
+    (result,) = run_checks([check], metrics, labels={})
+    assert result.outcome is CheckOutcome.EMPTY
+    assert "no row of the batch is labelled yet (label share 0)" in result.message
+    assert "check estimated_auc to watch it before the labels land" in result.message
+    (estimated,) = run_checks([NumericRangeCheck("est", "estimated_auc", soft_min=0.8)], metrics)
+    assert estimated.outcome is CheckOutcome.WARNING
