@@ -16,7 +16,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from airflow.providers.smtp.operators.smtp import EmailOperator
 from airflow.providers.standard.operators.empty import EmptyOperator
 from airflow.sdk import DAG, AssetAlias, Param, task
 
@@ -25,6 +24,7 @@ from include.periods import PERIOD_PATTERN
 from include.scheduling import LATEST
 from mes_check_operator import MESCheckOperator
 from mes_dag_defaults import SENDER, SMTP_CONN_ID, dag_settings, model_asset
+from mes_email_operator import WarningEmailOperator
 
 PERIOD_OR_LATEST = "^(latest|" + PERIOD_PATTERN.strip("^$") + ")$"
 BUILT_EVALUATION_ID = "{{ ti.xcom_pull(task_ids='build_mes')['evaluation_id'] }}"
@@ -258,7 +258,7 @@ def build_monitor_dag(
         built = build_mes()
         recheck_labels(built)
         warning = compose_warning(built)
-        send_warning = EmailOperator(
+        send_warning = WarningEmailOperator(
             task_id="send_warning",
             to=warning["to"],
             subject=warning["subject"],

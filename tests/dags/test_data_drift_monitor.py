@@ -13,7 +13,7 @@ from airflow.sdk.exceptions import ParamValidationError
 
 from include.deployment.mail_sink import smtp_connection_uri
 from tests.dags.conftest import run
-from tests.support.airflow import task_states
+from tests.support.airflow import TaskEndRecorder, task_states
 from tests.support.smtp import attachments, html_body, smtp_server
 
 pytestmark = pytest.mark.integration
@@ -131,6 +131,7 @@ def test_an_invalid_quarter_is_refused_by_the_param_schema(monitor, airflow_db) 
 def test_a_refusing_smtp_server_fails_the_send_and_keeps_the_mes(
     monitor, project, monkeypatch
 ) -> None:
+    recorder = TaskEndRecorder([]).attach(monitor.get_task("send_warning"), monkeypatch)
     with smtp_server(refuse=True) as (port, sink):
         monkeypatch.setenv("AIRFLOW_CONN_SMTP_DEFAULT", smtp_connection_uri(port))
         dag_run = run(monitor)
@@ -138,5 +139,10 @@ def test_a_refusing_smtp_server_fails_the_send_and_keeps_the_mes(
     assert dag_run.state == DagRunState.FAILED
     assert task_states(dag_run)["send_warning"] == TaskInstanceState.FAILED
     assert sink.messages == []
+    # The failure names the connection and the server, and what the server answered.
+    assert f"cannot send the email through connection 'smtp_default' (127.0.0.1:{port})" in (
+        recorder.error or ""
+    )
+    assert "Message refused by the test server" in recorder.error
     [(name, _)] = evaluations(project)
     assert name == "2017Q4"
