@@ -124,7 +124,13 @@ CALIBRATION_FOLDS = 5
 _SMOOTHING = 0.5
 _FOLD_SEED = 20_170_101
 
-NO_CALIBRATION = "this model version has no calibration: register/train it again"
+# A version keeps its id (its content's hash) when trained or registered again, so the folder
+# must go first for it to be saved again with a calibration.
+NO_CALIBRATION = (
+    "this model version was saved before score calibrations were kept, so its performance "
+    "cannot be estimated without labels: delete its folder under MES_MODELS (make clean, for the "
+    "tutorial) and train or register it again"
+)
 
 
 @dataclass(frozen=True, eq=False)

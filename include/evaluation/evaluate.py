@@ -39,6 +39,7 @@ from include.drift.analysis import DriftAnalysis, analyse_drift, performance_dri
 from include.errors import DataValidationError, EmptyBatchError
 from include.evaluation.estimation import (
     CALIBRATION_KEY,
+    NO_CALIBRATION,
     Calibration,
     PerformanceEstimate,
     estimate_performance,
@@ -273,10 +274,7 @@ def evaluate_batch(
     )
 
 
-NO_CALIBRATION_NOTE = (
-    "this model version has no calibration: train or register it again to estimate "
-    "performance without labels"
-)
+NO_CALIBRATION_NOTE = NO_CALIBRATION
 
 
 def estimate_from_scores(model: SavedModel, proba: np.ndarray) -> PerformanceEstimate | None:
