@@ -222,6 +222,9 @@ def _evaluate(workspace: Workspace, args: argparse.Namespace) -> None:
             f"evaluated {quarter}: {evaluation.row_count} rows, AUC "
             f"{_auc_text(evaluation)} -> evaluation {evaluation_id}"
         )
+        estimated = _estimate_text(evaluation)
+        if estimated:
+            print(f"  {estimated}")
         for line in _evaluation_notes(evaluation):
             print(f"  {line}")
         print(f"  {(evaluation.quality or {}).get('summary', 'data quality not checked')}")
@@ -246,6 +249,32 @@ def _auc_text(evaluation) -> str:
     low, high = metrics.get("auc_ci_low"), metrics.get("auc_ci_high")
     interval = f" [{low:.3f}, {high:.3f}]" if low is not None and high is not None else ""
     return f"{auc:.3f}{interval}"
+
+
+def _estimate_text(evaluation) -> str | None:
+    """The performance estimated without labels, when some rows are not labelled yet; why it
+    is not, when it cannot be trusted."""
+    metrics = evaluation.metrics()
+    share = metrics.get("label_share", 1.0)
+    if share >= 1.0:
+        return None
+    parts = []
+    for name, title in (("auc", "AUC"), ("accuracy", "accuracy"), ("f1", "F1")):
+        value = metrics.get(f"estimated_{name}")
+        if value is not None:
+            low, high = (
+                metrics.get(f"estimated_{name}_ci_low"),
+                metrics.get(f"estimated_{name}_ci_high"),
+            )
+            interval = f" [{low:.3f}, {high:.3f}]" if low is not None and high is not None else ""
+            parts.append(f"{title} {value:.3f}{interval}")
+    untrusted = evaluation.estimate.untrusted if evaluation.estimate is not None else {}
+    reasons = "; ".join(dict.fromkeys(untrusted.values()))
+    if not parts:
+        why = reasons or evaluation.all_notes.get("estimation", "no estimate")
+        return f"labelled rows: {share:.0%}; performance not estimated: {why}"
+    estimated = ", ".join(parts) + (f" (not estimated: {reasons})" if reasons else "")
+    return f"labelled rows: {share:.0%}; estimated from the scores: {estimated}"
 
 
 def _evaluation_notes(evaluation) -> list[str]:
@@ -275,7 +304,12 @@ def _show(workspace: Workspace, _args: argparse.Namespace) -> None:
         with pd.option_context(
             "display.width", 200, "display.max_columns", 20, "display.float_format", "{:.4f}".format
         ):
-            print(_with_reasons(evaluations_table(stored), stored).to_string(index=False))
+            columns = ["auc", "accuracy", "f1", "log_loss", "data_drift"]
+            if any(e.metrics.get("label_share", 1.0) < 1.0 for e in stored):
+                # Labels still to come somewhere: how much is labelled, and the estimate.
+                columns[1:1] = ["estimated_auc", "label_share"]
+            table = evaluations_table(stored, columns)
+            print(_with_reasons(table, stored).to_string(index=False))
         for evaluation in stored:
             notes = {k: v for k, v in evaluation.labels.items() if k.startswith("note:")}
             for topic, text in notes.items():

@@ -10,7 +10,7 @@ import pytest
 from include.cli import main
 from include.data.storage import open_dataset_store
 
-SMALL = ["--transactions-per-quarter", "1000"]
+SMALL = ["--transactions-per-quarter", "3000"]
 
 
 @pytest.fixture
@@ -36,7 +36,12 @@ def test_labels_of_the_last_days_wait_and_land_when_generated_again(home, capsys
     assert main(["evaluate", "2017Q4"]) == 0
     out = capsys.readouterr().out
     assert "AUC n/a" in out
-    assert "no realised performance: label 'authorized_flag' is missing on all 1,000 rows" in out
+    assert "no realised performance: label 'authorized_flag' is missing on all 3,000 rows" in out
+    assert "labelled rows: 0%; estimated from the scores: AUC 0." in out
+    assert main(["show"]) == 0
+    shown = capsys.readouterr().out
+    assert "estimated_auc" in shown
+    assert "label_share" in shown
 
     assert (
         main(["generate", *SMALL, "--label-delay-days", "92", "--labels-as-of", "2018-05-01"]) == 0
