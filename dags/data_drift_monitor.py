@@ -16,6 +16,9 @@ tutorial's fraud model; its store, checks, cadence and recipients come from its 
    the Variable `mes_alert_recipients`) through `smtp_default`: which checks warned, for which
    model and period, a link to this run, the run's log and the period's drift report attached.
    OK ends at `quiet_end`.
+4. Beside the check, `recheck_labels` evaluates again each of the `labels.recheck_periods`
+   earlier periods whose labels have landed since they were evaluated (their label share rose),
+   so the store holds the realised performance next to the estimate made without labels.
 
 The DAG is built by `mes_model_dags.build_monitor_dag` (the plugins folder), as the Airflow DAGs
 of every other model are.
