@@ -134,8 +134,11 @@ def register_in_mlflow(model: RandomForestClassifier, train: pd.DataFrame, folde
         "seattle_rain", artifact_location=(folder / "artifacts").resolve().as_uri()
     )
     features = train[list(FEATURES)]
-    previous = mlflow.get_tracking_uri()
+    # Both URIs: a registry URI left explicit by earlier MLflow use would otherwise receive the
+    # registration (a stray ./mlflow.db, and the alias below pointing nowhere).
+    previous = mlflow.get_tracking_uri(), mlflow.get_registry_uri()
     mlflow.set_tracking_uri(tracking_uri)
+    mlflow.set_registry_uri(tracking_uri)
     try:
         with mlflow.start_run(experiment_id=experiment_id, run_name="random_forest_2012"):
             mlflow.log_params({"trained_on": "/".join(TRAINING_PERIOD), **model.get_params()})
@@ -151,7 +154,8 @@ def register_in_mlflow(model: RandomForestClassifier, train: pd.DataFrame, folde
                 skops_trusted_types=["sklearn.tree._tree.Tree"],
             )
     finally:
-        mlflow.set_tracking_uri(previous)
+        mlflow.set_tracking_uri(previous[0])
+        mlflow.set_registry_uri(previous[1])
     client.set_registered_model_alias(REGISTERED_MODEL, ALIAS, "1")
     return tracking_uri
 

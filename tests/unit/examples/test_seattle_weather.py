@@ -75,12 +75,14 @@ def test_the_mlflow_alias_resolves_to_version_1_and_loads(example: ExampleFiles)
         tracking_uri=example.tracking_uri, registry_uri=example.tracking_uri
     )
     assert str(client.get_model_version_by_alias(REGISTERED_MODEL, ALIAS).version) == "1"
-    previous = mlflow.get_tracking_uri()
+    previous = mlflow.get_tracking_uri(), mlflow.get_registry_uri()
     mlflow.set_tracking_uri(example.tracking_uri)
+    mlflow.set_registry_uri(example.tracking_uri)  # the alias is resolved by the registry
     try:
         model = mlflow.sklearn.load_model(example.model_uri)
     finally:
-        mlflow.set_tracking_uri(previous)
+        mlflow.set_tracking_uri(previous[0])
+        mlflow.set_registry_uri(previous[1])
     features = pd.DataFrame({feature: [10.0, 25.0] for feature in FEATURES})
     assert model.predict_proba(features).shape == (2, 2)
 
