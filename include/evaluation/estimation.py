@@ -46,9 +46,33 @@ and every count of the confusion matrix has a known expectation and variance. So
    second sum over the calibration's blocks (rate ``r_b`` from ``m_b`` reference rows, ``w_ib``
    the weight of knot ``b`` in row ``i``'s interpolated probability), treating the blocks as
    independent: slightly conservative (on synthetic truth the squared errors average 0.6-1.0
-   times the variance). The interval is ``M ± 1.96·√Var`` clipped to [0, 1]. Coverage is
+   times the variance). The interval is ``M ± 1.96·√(Var + τ²)`` clipped to [0, 1], ``τ²`` the
+   drift term of step 5 (0 without it). Coverage is
    measured in ``tests/unit/evaluation/test_estimation.py`` (synthetic truth) and
    ``benchmarks/performance_estimation.py`` (the tutorial, the Seattle example, NannyML beside).
+
+5. **The calibration's instability over time**, measured on the reference itself when its rows'
+   dates are given. Step 4 assumes that P(label | score) is one fixed curve; where it moves with
+   the seasons (the same Seattle temperatures mean more rain in winter), a batch's error has a
+   part that no count of reference rows removes: the distance between this period's curve and
+   the reference's average one. The reference shows how large that part is, if it spans time: its
+   rows are cut by date into chunks (calendar months with at least ``MIN_DRIFT_CHUNK_ROWS`` rows
+   when there are ``MIN_DRIFT_CHUNKS`` of them, otherwise up to ``MAX_DRIFT_CHUNKS`` equal runs
+   in date order), and each chunk ``c`` is estimated (steps 2-4) with the calibration fitted on
+   the *other* chunks, so that the chunk's own labels do not pull its estimate towards them. Its
+   error ``d_c`` (realised minus estimated) then has variance ``V_c + τ²``: ``V_c`` the step-4
+   variance (its labels and that calibration's error, both independent of the chunk's labels),
+   ``τ²`` the between-period variance sought. The method of moments (DerSimonian and Laird, 1986,
+   with the mean error known to be zero, since a steady drift away from the reference counts as
+   error too): ``E[Σ d_c²/V_c] = K + τ² Σ 1/V_c`` over the ``K`` chunks where the metric is
+   defined, so ``τ² = max(0, (Σ d_c²/V_c - K) / Σ 1/V_c)``, per metric (at the model's threshold,
+   given when fitting). It is stored in the calibration (``drift``) and added to every estimate's
+   variance; ``0`` within noise on a reference whose relation holds still, so such intervals stay
+   as step 4 makes them. A calibration stored without it, or fitted without dates or with fewer
+   than ``MIN_DRIFT_CHUNKS`` chunks, has none. With a dozen chunks ``τ²`` is itself uncertain (a
+   χ² with about K degrees of freedom), and the term sees only the drift *within* the reference's
+   span: a reference that is the model's own training rows looks stable from inside, however
+   overconfident its scores are elsewhere.
 
 **When not to trust it** (the metrics are then absent from the estimate, with the reason):
 
@@ -89,8 +113,9 @@ from typing import Any, NoReturn
 
 import numpy as np
 import numpy.typing as npt
+import pandas as pd
 from scipy.optimize import isotonic_regression
-from scipy.stats import binom, chi2
+from scipy.stats import binom, chi2, rankdata
 
 from include.errors import DataValidationError, EmptyBatchError, ModelIntegrityError
 from include.evaluation.intervals import Z
@@ -120,6 +145,13 @@ POOR_CALIBRATION_ECE = 0.01
 MIN_EXPECTED_CLASS_ROWS = 3.0
 """Fewer expected positives than this (e^-3 ≈ 5 % chance of none): no recall, F1 or AUC."""
 
+MIN_DRIFT_CHUNKS = 4
+MIN_DRIFT_CHUNK_ROWS = 20
+MAX_DRIFT_CHUNKS = 12
+"""The reference's time chunks for step 5: at least 4 of at least 20 rows, months or at most 12
+equal runs; fewer chunks give no drift term."""
+
+_MIN_VARIANCE = 1e-9
 CALIBRATION_FOLDS = 5
 _SMOOTHING = 0.5
 _FOLD_SEED = 20_170_101
@@ -143,6 +175,10 @@ class Calibration:
     or last knot get its probability. ``score_min`` and ``score_max`` are the reference's score
     range. ``quality`` is the cross-validated check of the module docstring (``chi2``, ``df``,
     ``p_value``, ``ece``); it is empty when the reference is too small to be checked.
+    ``drift`` is the between-period variance of each metric's error measured on the reference's
+    own time chunks (step 5 of the module docstring): metric → variance ≥ 0, plus ``chunks`` (how
+    many chunks the reference gave) and ``threshold`` (the one the chunks were estimated at).
+    Empty (no extra variance) when the reference's dates were not given, or gave too few chunks.
     """
 
     score: np.ndarray
@@ -152,6 +188,7 @@ class Calibration:
     score_min: float
     score_max: float
     quality: Mapping[str, float] = field(default_factory=dict)
+    drift: Mapping[str, float] = field(default_factory=dict)
 
     @property
     def reference_rows(self) -> int:
@@ -177,6 +214,7 @@ class Calibration:
             "score_min": self.score_min,
             "score_max": self.score_max,
             "quality": dict(self.quality),
+            "drift": dict(self.drift),
         }
 
     @classmethod
@@ -212,6 +250,13 @@ class Calibration:
             _malformed("its quality is not a mapping of names to numbers")
         if quality and not set(_QUALITY) <= set(quality):
             _malformed(f"its quality lacks {sorted(set(_QUALITY) - set(quality))}")
+        # calibrations stored before the drift term have none: no extra variance
+        drift = data.get("drift", {})
+        if not isinstance(drift, Mapping) or not all(
+            isinstance(key, str) and _is_number(value) and math.isfinite(value) and value >= 0
+            for key, value in drift.items()
+        ):
+            _malformed("its drift is not a mapping of names to numbers >= 0")
         return cls(
             score=_frozen(score),
             probability=_frozen(probability),
@@ -220,6 +265,7 @@ class Calibration:
             score_min=low,
             score_max=high,
             quality={key: float(value) for key, value in quality.items()},
+            drift={key: float(value) for key, value in drift.items()},
         )
 
 
@@ -246,16 +292,31 @@ class PerformanceEstimate:
         return dict(self.values)
 
 
-def fit_calibration(scores: npt.ArrayLike, labels: npt.ArrayLike) -> Calibration:
+def fit_calibration(
+    scores: npt.ArrayLike,
+    labels: npt.ArrayLike,
+    *,
+    times: npt.ArrayLike | None = None,
+    threshold: float = 0.5,
+) -> Calibration:
     """The isotonic calibration of ``scores`` (probabilities in [0, 1]) on ``labels`` (0/1).
 
-    Raises :class:`DataValidationError` for input that :func:`binary_metrics` would refuse.
+    ``times``, the reference rows' dates (anything ``pandas.to_datetime`` reads: dates, timestamps,
+    ISO strings), let the calibration measure its own instability over time (step 5 of the module
+    docstring) at ``threshold``, the model's; without them there is no such term.
+    Raises :class:`DataValidationError` for input that :func:`binary_metrics` would refuse, and
+    for dates that are missing, unreadable or not one per row.
     A reference with a single class still gets a calibration: estimating from it says why not.
     """
     y, s = _validated(labels, scores)
+    threshold = _validated_threshold(threshold)
+    days = None if times is None else _validated_times(times, s.size)
     order = np.argsort(s)
     s, y = s[order], y[order]
-    return replace(_centred_isotonic(s, y), quality=_quality(s, y))
+    calibration = replace(_centred_isotonic(s, y), quality=_quality(s, y))
+    if days is None:
+        return calibration
+    return replace(calibration, drift=_drift(s, y, days[order], threshold))
 
 
 def estimate_performance(
@@ -307,6 +368,30 @@ def estimate_for_version(
 
 def _estimate(calibration: Calibration, s: np.ndarray, flagged: np.ndarray) -> PerformanceEstimate:
     """The estimates of a batch whose scores ``s`` come sorted."""
+    variances, untrusted, confusion = _moments(calibration, s, flagged)
+    values: dict[str, float] = {}
+    for metric in METRICS:
+        if metric not in variances:
+            continue
+        value, var = variances[metric]
+        half = Z * math.sqrt(max(var + calibration.drift.get(metric, 0.0), 0.0))
+        values[f"estimated_{metric}"] = value
+        values[f"estimated_{metric}_ci_low"] = max(0.0, value - half)
+        values[f"estimated_{metric}_ci_high"] = min(1.0, value + half)
+    return PerformanceEstimate(
+        values=values,
+        untrusted={metric: untrusted[metric] for metric in METRICS if metric in untrusted},
+        expected_confusion=confusion,
+    )
+
+
+def _moments(
+    calibration: Calibration, s: np.ndarray, flagged: np.ndarray
+) -> tuple[dict[str, tuple[float, float]], dict[str, str], dict[str, float]]:
+    """Each metric's estimate and variance (step 4), why some are not given, the expected counts.
+
+    ``s`` comes sorted. The variance leaves out step 5's drift term, which :func:`_estimate` adds.
+    """
     n = s.size
     p = calibration.calibrated(s)
     variance = p * (1.0 - p)
@@ -349,26 +434,13 @@ def _estimate(calibration: Calibration, s: np.ndarray, flagged: np.ndarray) -> P
     else:
         auc, gradient = _auc_and_gradient(s, p, variance)
         variances["auc"] = (auc, float(gradient**2 @ variance) + spread.variance(gradient))
-
-    values: dict[str, float] = {}
-    for metric in METRICS:
-        if metric not in variances:
-            continue
-        value, var = variances[metric]
-        half = Z * math.sqrt(max(var, 0.0))
-        values[f"estimated_{metric}"] = value
-        values[f"estimated_{metric}_ci_low"] = max(0.0, value - half)
-        values[f"estimated_{metric}_ci_high"] = min(1.0, value + half)
-    return PerformanceEstimate(
-        values=values,
-        untrusted={metric: untrusted[metric] for metric in METRICS if metric in untrusted},
-        expected_confusion={
-            "true_positive": tp,
-            "false_positive": fp,
-            "true_negative": tn,
-            "false_negative": fn,
-        },
-    )
+    confusion = {
+        "true_positive": tp,
+        "false_positive": fp,
+        "true_negative": tn,
+        "false_negative": fn,
+    }
+    return variances, untrusted, confusion
 
 
 def _auc_and_gradient(
@@ -447,6 +519,80 @@ class _CalibrationSpread:
     def variance(self, gradient: np.ndarray) -> float:
         """Σ_b (Σ_i g_i w_ib)² r_b(1 - r_b)/m_b for the gradient ``g`` of a metric."""
         return float(self.per_knot(gradient) ** 2 @ self.rate_variance)
+
+
+def _drift(s: np.ndarray, y: np.ndarray, days: np.ndarray, threshold: float) -> dict[str, float]:
+    """The between-chunk variance of each metric's error on the reference (step 5).
+
+    ``s`` comes sorted, ``y`` and ``days`` in the same order. Empty when fewer than
+    ``MIN_DRIFT_CHUNKS`` chunks can be made.
+    """
+    chunks = _time_chunks(days)
+    if len(chunks) < MIN_DRIFT_CHUNKS:
+        return {}
+    errors: dict[str, list[tuple[float, float]]] = {metric: [] for metric in METRICS}
+    for members in chunks:  # each holds indices into the sorted scores, so stays sorted
+        chunk_s, chunk_y = s[members], y[members]
+        flagged = chunk_s >= threshold
+        others = np.ones(s.size, dtype=bool)
+        others[members] = False
+        # calibrated on the other chunks: the chunk's labels do not pull its own estimate
+        held_out = _centred_isotonic(s[others], y[others])
+        moments, _, _ = _moments(held_out, chunk_s, flagged)
+        actual = _realised(chunk_s, chunk_y, flagged)
+        for metric, (value, variance) in moments.items():
+            if metric in actual:
+                errors[metric].append((actual[metric] - value, max(variance, _MIN_VARIANCE)))
+    drift: dict[str, float] = {"chunks": float(len(chunks)), "threshold": threshold}
+    for metric, pairs in errors.items():
+        if len(pairs) < MIN_DRIFT_CHUNKS:
+            continue
+        error, variance = np.array(pairs).T
+        weight = 1.0 / variance
+        # E[Σ w d²] = K + τ² Σ w when d ~ N(0, V + τ²): the method of moments, as DerSimonian-Laird
+        # with the mean error known to be zero (a drift away from the reference counts too)
+        excess = float(weight @ error**2) - error.size
+        drift[metric] = max(0.0, excess / float(weight.sum()))
+    return drift
+
+
+def _time_chunks(days: np.ndarray) -> list[np.ndarray]:
+    """The reference's rows cut by time: calendar months, or equal consecutive runs.
+
+    Months holding at least ``MIN_DRIFT_CHUNK_ROWS`` rows when there are ``MIN_DRIFT_CHUNKS`` of
+    them (the rows of thinner months are left out); otherwise the rows in date order cut into
+    equal runs of at least that many rows, at most ``MAX_DRIFT_CHUNKS``. Each chunk's indices come
+    in increasing order.
+    """
+    months = days.astype("datetime64[M]")
+    _, month_of_row, counts = np.unique(months, return_inverse=True, return_counts=True)
+    full = np.flatnonzero(counts >= MIN_DRIFT_CHUNK_ROWS)
+    if full.size >= MIN_DRIFT_CHUNKS:
+        return [np.flatnonzero(month_of_row == month) for month in full]
+    runs = min(MAX_DRIFT_CHUNKS, days.size // MIN_DRIFT_CHUNK_ROWS)
+    if runs < MIN_DRIFT_CHUNKS:
+        return []
+    by_date = np.argsort(days, kind="stable")
+    return [np.sort(members) for members in np.array_split(by_date, runs)]
+
+
+def _realised(s: np.ndarray, y: np.ndarray, flagged: np.ndarray) -> dict[str, float]:
+    """The metrics these labels give, those that are defined (AUC by the rank-sum formula)."""
+    n, positives, k = s.size, int(y.sum()), int(flagged.sum())
+    tp = int(np.count_nonzero(y & flagged))
+    tn = int(np.count_nonzero(~y & ~flagged))
+    actual = {"accuracy": (tp + tn) / n}
+    if k:
+        actual["precision"] = tp / k
+    if positives:
+        actual["recall"] = tp / positives
+        actual["f1"] = 2.0 * tp / (positives + k)
+    if 0 < positives < n:
+        ranks = rankdata(s)
+        actual["auc"] = (ranks[y].sum() - positives * (positives + 1) / 2) / (
+            positives * (n - positives)
+        )
+    return actual
 
 
 def _centred_isotonic(sorted_s: np.ndarray, sorted_y: np.ndarray) -> Calibration:
@@ -567,6 +713,26 @@ def _validated_scores(scores: npt.ArrayLike) -> np.ndarray:
     if s.ndim == 1 and s.size == 0:
         raise EmptyBatchError("no rows: the batch has no scores to estimate performance from")
     return _validated(np.zeros(s.shape[0] if s.ndim else 1, dtype=bool), s)[1]
+
+
+def _validated_times(times: npt.ArrayLike, rows: int) -> np.ndarray:
+    """The reference rows' dates as ``datetime64[D]`` (time zones converted to UTC)."""
+    values = times if isinstance(times, pd.Series) else pd.Series(list(np.asarray(times)))
+    if len(values) != rows:
+        raise DataValidationError(
+            f"the reference rows' dates number {len(values)}, the scores {rows} rows"
+        )
+    try:
+        stamps = pd.to_datetime(values, utc=True)
+    except (TypeError, ValueError) as error:
+        raise DataValidationError(
+            f"the reference rows' dates cannot be read as dates: {error}"
+        ) from None
+    if stamps.isna().any():
+        raise DataValidationError(
+            f"{int(stamps.isna().sum())} reference row(s) have no date: every row needs one"
+        )
+    return stamps.dt.tz_localize(None).to_numpy().astype("datetime64[D]")
 
 
 def _validated_predicted(predicted: npt.ArrayLike, rows: int) -> np.ndarray:

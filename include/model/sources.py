@@ -567,7 +567,14 @@ def external_version(
         # the reference period (or "reference" for a reference dataset), not a training period.
         "training_period": period,
         "test_metrics": metrics.as_dict(),
-        CALIBRATION_KEY: fit_calibration(scores, labels.to_numpy()).to_dict(),
+        CALIBRATION_KEY: fit_calibration(
+            scores,
+            labels.to_numpy(),
+            times=reference[config.date_column].reset_index(drop=True)
+            if config.date_column in reference.columns
+            else None,
+            threshold=threshold,
+        ).to_dict(),
         "feature_importances": importances,
         "feature_importances_method": method,
         "library_versions": {**library_versions(), **_source_libraries(settings.source)},

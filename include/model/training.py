@@ -156,7 +156,12 @@ def train_model(prepared: pd.DataFrame, config: MonitoringConfig) -> TrainedMode
         "test_rows": len(test_x),
         "test_metrics": test_metrics.as_dict(),
         # on the held-out split, never the training rows: the scores unlabelled batches will get
-        CALIBRATION_KEY: fit_calibration(proba, test_y.to_numpy()).to_dict(),
+        CALIBRATION_KEY: fit_calibration(
+            proba,
+            test_y.to_numpy(),
+            times=data[config.date_column].iloc[test_index].reset_index(drop=True),
+            threshold=threshold,
+        ).to_dict(),
         "feature_importances": _importances(pipeline, test_x, test_y, config),
         "library_versions": library_versions(),
         "quality_expectations": derive_expectations(reference, config).to_dict(),
