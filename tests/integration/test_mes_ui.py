@@ -76,7 +76,11 @@ def test_a_logged_in_user_sees_the_mes_in_the_airflow_ui(api_server, page: Page)
         "2017Q2",
     ]
     expect(frame.get_by_text("Model status:")).to_contain_text("WARNING")
-    expect(frame.locator("figure[data-metric='auc'] circle")).to_have_count(3)
+    # The AUC chart: the realised AUC of each quarter, and beside it the AUC estimated from the
+    # scores alone (hollow dots).
+    auc = frame.locator("figure[data-metric='auc']")
+    expect(auc.locator("circle[data-series='realised']")).to_have_count(3)
+    expect(auc.locator("circle[data-series='estimated']")).to_have_count(3)
     page.screenshot(path=screenshots / "mes_store.png", full_page=True)
 
     frame.get_by_role("link", name="Drift report 2017Q4").click()
