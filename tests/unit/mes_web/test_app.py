@@ -77,7 +77,11 @@ def test_a_store_page_charts_every_metric_over_the_evaluations(client: TestClien
     assert {"data_drift", "data_drift_pvalue", "prediction_drift_psi"} <= set(charts)
     assert "data_drift_ci_low" not in charts  # drawn as data_drift's interval
     auc_chart = page.split("<figure data-metric='auc'>")[1].split("</figure>")[0]
-    assert auc_chart.count("<circle") == 3
+    # The realised AUC of each quarter, and the AUC estimated from the scores beside it.
+    assert auc_chart.count('<circle cx="') == 6
+    assert auc_chart.count('r="3.5" fill="#fff"') == 3  # the estimates' hollow dots
+    assert "estimated auc = " in auc_chart
+    assert "estimated_auc" not in charts  # drawn on the AUC's chart
     drift_chart = page.split("<figure data-metric='data_drift'>")[1].split("</figure>")[0]
     assert "2017Q4 (model " in drift_chart
     assert "data_drift = " in drift_chart
