@@ -40,9 +40,8 @@ from include.errors import DataValidationError, EmptyBatchError
 from include.evaluation.estimation import (
     CALIBRATION_KEY,
     NO_CALIBRATION,
-    Calibration,
     PerformanceEstimate,
-    estimate_performance,
+    estimate_for_version,
 )
 from include.evaluation.estimation import METRICS as ESTIMATED
 from include.evaluation.metrics import PerformanceMetrics, binary_metrics
@@ -227,7 +226,12 @@ def evaluate_batch(
                 cost_matrix=config.cost_matrix,
             )
     with stage("estimate"):
-        estimate = estimate_from_scores(model, proba)
+        # A version saved before calibrations were kept gets no estimate (a note says why).
+        estimate = (
+            estimate_for_version(model.metadata, proba)
+            if CALIBRATION_KEY in model.metadata
+            else None
+        )
     with stage("column statistics"):
         columns = column_statistics(
             batch, numeric=config.numeric_features, categorical=config.categorical_features
@@ -275,15 +279,6 @@ def evaluate_batch(
 
 
 NO_CALIBRATION_NOTE = NO_CALIBRATION
-
-
-def estimate_from_scores(model: SavedModel, proba: np.ndarray) -> PerformanceEstimate | None:
-    """Performance estimated from the batch's scores with the model version's calibration;
-    None for a version saved before calibrations were (no estimate, and a note says why)."""
-    stored = model.metadata.get(CALIBRATION_KEY)
-    if stored is None:
-        return None
-    return estimate_performance(Calibration.from_dict(stored), proba, model.threshold)
 
 
 def label_notes(labels: KnownLabels, batch: pd.DataFrame, config: MonitoringConfig) -> dict:
