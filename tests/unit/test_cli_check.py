@@ -7,22 +7,12 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 from include.cli import main
 from include.mes.records import EvaluationRecord
 from include.mes.store import ModelEvaluationStore
 from include.periods import Period
 
 REPO = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture
-def home(tmp_path, monkeypatch) -> Path:
-    monkeypatch.setenv("MES_HOME", str(tmp_path))
-    for name in ("MES_DATABASE_URL", "MES_CONFIG", "MES_CONFIG_DIR", "MES_DATASETS"):
-        monkeypatch.delenv(name, raising=False)
-    return tmp_path
 
 
 def save(period: str, data_drift: float | None, *, store: str = "the_MES") -> str:

@@ -13,14 +13,6 @@ from include.data.storage import open_dataset_store
 SMALL = ["--transactions-per-quarter", "3000"]
 
 
-@pytest.fixture
-def home(tmp_path, monkeypatch) -> Path:
-    monkeypatch.setenv("MES_HOME", str(tmp_path))
-    for name in ("MES_DATABASE_URL", "MES_CONFIG", "MES_CONFIG_DIR", "MES_DATASETS"):
-        monkeypatch.delenv(name, raising=False)
-    return tmp_path
-
-
 def unlabelled_share(home: Path) -> float:
     labels = open_dataset_store(home / "datasets").read("transactions_prepared")["authorized_flag"]
     return float(labels.isna().mean())

@@ -17,14 +17,6 @@ def example(tmp_path_factory) -> Path:
     return build_example(tmp_path_factory.mktemp("seattle"), mlflow=False).folder
 
 
-@pytest.fixture
-def home(tmp_path, monkeypatch) -> Path:
-    monkeypatch.setenv("MES_HOME", str(tmp_path))
-    for name in ("MES_DATABASE_URL", "MES_CONFIG", "MES_DATASETS", "MES_MODELS"):
-        monkeypatch.delenv(name, raising=False)
-    return tmp_path
-
-
 def test_a_model_file_is_registered_evaluated_and_checked(example, home, capsys) -> None:
     config = str(example / "configs" / "seattle_rain_file.yaml")
     assert main(["--config", config, "register"]) == 0
