@@ -27,6 +27,7 @@ from enum import StrEnum
 from typing import Any
 
 from include.errors import ConfigurationError
+from include.metric_catalog import ESTIMATED_METRICS
 
 
 class CheckOutcome(StrEnum):
@@ -362,7 +363,7 @@ def _why_absent(metric: str | None, metrics: Mapping[str, Any], labels: Mapping[
 
 
 # Realised performance metrics, which have an estimate before the labels land.
-REALISED_PERFORMANCE = ("auc", "accuracy", "precision", "recall", "f1")
+REALISED_PERFORMANCE = tuple(name.removeprefix("estimated_") for name in ESTIMATED_METRICS)
 
 
 def empty_results(checks: Iterable[Check], reason: str) -> list[CheckResult]:
