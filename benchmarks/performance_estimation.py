@@ -53,10 +53,13 @@ from include.data.prepare import prepare_transactions
 from include.evaluation.estimation import (
     CALIBRATION_KEY,
     Calibration,
+    PerformanceEstimate,
     estimate_performance,
     fit_calibration,
 )
+from include.evaluation.estimation import METRICS as TRACKED
 from include.evaluation.metrics import binary_metrics
+from include.evaluation.track_record import landed_estimate, track_record
 from include.examples import seattle_weather as seattle
 from include.model.features import binary_labels, feature_frame
 from include.model.training import train_model
@@ -109,6 +112,8 @@ class PeriodResult:
     realised: dict[str, float]
     ours: dict[str, Estimate]
     theirs: dict[str, Estimate] = field(default_factory=dict)
+    # ours without the track record of earlier periods (the reference's calibration alone)
+    plain: dict[str, Estimate] = field(default_factory=dict)
     theirs_se: dict[str, float] = field(default_factory=dict)
 
 
@@ -233,7 +238,9 @@ def synthetic_dataset() -> Dataset:
     )
 
 
-def ours(dataset: Dataset) -> tuple[list[PeriodResult], Calibration]:
+def ours(dataset: Dataset, label_lag: int) -> tuple[list[PeriodResult], Calibration]:
+    """Each period estimated as the monitor would: with the calibration, and with the track record
+    of the earlier periods whose labels have landed (all but the ``label_lag`` latest)."""
     calibration = dataset.calibration or fit_calibration(
         dataset.reference_scores,
         dataset.reference_labels,
@@ -241,24 +248,45 @@ def ours(dataset: Dataset) -> tuple[list[PeriodResult], Calibration]:
         threshold=dataset.threshold,
     )
     results = []
-    for batch in dataset.batches:
-        estimate = estimate_performance(calibration, batch.scores, dataset.threshold)
+    stored: list[tuple[str, dict[str, float]]] = []  # what the store keeps of each period
+    for index, batch in enumerate(dataset.batches):
+        plain = estimate_performance(calibration, batch.scores, dataset.threshold)
+        landed = {
+            metric: [
+                found
+                for period, metrics in stored[: max(0, index - label_lag)]
+                if (found := landed_estimate(period, metrics, metric)) is not None
+            ]
+            for metric in TRACKED
+        }
+        estimate = plain.widened(track_record(landed).variance)
         realised = binary_metrics(
             batch.labels, batch.scores, threshold=dataset.threshold, cost_matrix=NO_COST
         ).as_dict()
-        mine = {}
-        for metric in METRICS:
-            key = f"estimated_{metric}"
-            if key in estimate.values:
-                values = estimate.values
-                mine[metric] = Estimate(
-                    values[key], values[f"{key}_ci_low"], values[f"{key}_ci_high"]
-                )
-            else:
-                reason = estimate.untrusted.get(metric) or estimate.untrusted.get("all")
-                mine[metric] = Estimate(None, reason=reason)
-        results.append(PeriodResult(batch.period, batch.scores.size, realised, mine))
+        stored.append((batch.period, {**estimate.values, **realised}))
+        results.append(
+            PeriodResult(
+                batch.period,
+                batch.scores.size,
+                realised,
+                _estimates(estimate),
+                plain=_estimates(plain),
+            )
+        )
     return results, calibration
+
+
+def _estimates(estimate: PerformanceEstimate) -> dict[str, Estimate]:
+    mine = {}
+    for metric in METRICS:
+        key = f"estimated_{metric}"
+        if key in estimate.values:
+            values = estimate.values
+            mine[metric] = Estimate(values[key], values[f"{key}_ci_low"], values[f"{key}_ci_high"])
+        else:
+            reason = estimate.untrusted.get(metric) or estimate.untrusted.get("all")
+            mine[metric] = Estimate(None, reason=reason)
+    return mine
 
 
 def nannyml(datasets: list[Dataset], folder: Path) -> dict | str:
@@ -372,6 +400,13 @@ def coverage(items: list[PeriodResult], side: str, metric: str) -> float:
     return float(np.mean([e.low <= actual <= e.high for e, actual in estimates]))
 
 
+def width(items: list[PeriodResult], side: str, metric: str) -> float:
+    """The mean width of the intervals: coverage bought by width shows here."""
+    return float(
+        np.mean([getattr(r, side)[metric].high - getattr(r, side)[metric].low for r in items])
+    )
+
+
 def coverage_95(items: list[PeriodResult], metric: str) -> float:
     """NannyML's estimate ± 1.96 of its sampling errors: a 95 % band like ours."""
     hits = [
@@ -390,20 +425,24 @@ def summary(name: str, results: list[PeriodResult]) -> list[str]:
         mine = [r for r in defined if r.ours[metric].value is not None]
         both = [r for r in mine if r.theirs.get(metric, Estimate(None)).value is not None]
         counted = f"| {name} | {metric} | {len(mine)}/{len(defined)} | {len(both)} |"
+        covered = (
+            f"{coverage(mine, 'ours', metric):.2f} ({width(mine, 'ours', metric):.3f}) | "
+            f"{coverage(mine, 'plain', metric):.2f} ({width(mine, 'plain', metric):.3f}) |"
+            if mine
+            else "n/a | n/a |"
+        )
         if both:
             rows.append(
                 f"{counted} {mean_error(both, 'ours', metric):.4f} | "
-                f"{mean_error(both, 'theirs', metric):.4f} | "
-                f"{coverage(mine, 'ours', metric):.2f} | "
+                f"{mean_error(both, 'theirs', metric):.4f} | {covered} "
                 f"{coverage(both, 'theirs', metric):.2f} | {coverage_95(both, metric):.2f} |"
             )
         elif mine:
             rows.append(
-                f"{counted} {mean_error(mine, 'ours', metric):.4f} | n/a | "
-                f"{coverage(mine, 'ours', metric):.2f} | n/a | n/a |"
+                f"{counted} {mean_error(mine, 'ours', metric):.4f} | n/a | {covered} n/a | n/a |"
             )
         else:
-            rows.append(f"{counted} n/a | n/a | n/a | n/a | n/a |")
+            rows.append(f"{counted} n/a | n/a | n/a | n/a | n/a | n/a |")
     return rows
 
 
@@ -458,6 +497,13 @@ def main() -> None:
     parser.add_argument("--transactions-per-quarter", type=int, default=20_000)
     parser.add_argument("--timing-rows", type=int, default=1_000_000)
     parser.add_argument("--skip-nannyml", action="store_true")
+    parser.add_argument(
+        "--label-lag",
+        type=int,
+        default=1,
+        help="periods whose labels are still missing when a period is estimated (default 1: "
+        "the previous one's); the others' labels make the track record",
+    )
     parser.add_argument("--json", type=Path, help="also write every figure to this file")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as scratch:
@@ -473,13 +519,14 @@ def main() -> None:
             print(theirs)
         table = [
             "| dataset | metric | estimated by ours | by both | MAE ours | MAE NannyML | "
-            "coverage ours (95 %) | NannyML (±3 SE) | NannyML (±1.96 SE) |",
-            "|---|---|---:|---:|---:|---:|---:|---:|---:|",
+            "coverage ours (95 %) (mean width) | ours without track record | NannyML (±3 SE) | "
+            "NannyML (±1.96 SE) |",
+            "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
         ]
         every: list[PeriodResult] = []
         dump = {}
         for dataset in datasets:
-            results, calibration = ours(dataset)
+            results, calibration = ours(dataset, args.label_lag)
             if isinstance(theirs, dict):
                 attach_nannyml(results, theirs["datasets"][dataset.name])
             print_dataset(dataset, results, calibration)
@@ -491,6 +538,7 @@ def main() -> None:
                     "rows": r.rows,
                     "realised": {m: r.realised.get(m) for m in METRICS},
                     "ours": {m: vars(r.ours[m]) for m in METRICS},
+                    "ours_without_track_record": {m: vars(r.plain[m]) for m in METRICS},
                     "nannyml": {m: vars(e) for m, e in r.theirs.items()},
                 }
                 for r in results

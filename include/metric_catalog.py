@@ -56,6 +56,11 @@ ESTIMATED_CI_METRICS = tuple(
 )
 """95 % intervals of the estimated metrics."""
 
+ESTIMATED_TRACK_METRICS = tuple(f"{metric}_track_sd" for metric in ESTIMATED_METRICS)
+"""The standard deviation added to an estimated metric's interval by the model version's track
+record: how far the estimates of its earlier, since labelled, periods fell from their realised
+values beyond what their intervals allowed (0 while they held)."""
+
 DRIFT_METRICS = (
     "data_drift",
     "data_drift_pvalue",
@@ -115,6 +120,7 @@ _PLAIN_METRICS = (
     *CI_METRICS,
     *ESTIMATED_METRICS,
     *ESTIMATED_CI_METRICS,
+    *ESTIMATED_TRACK_METRICS,
     *DRIFT_METRICS,
 )
 

@@ -32,6 +32,7 @@ from include.data.storage import TUTORIAL_TABLES, DatasetStore, open_dataset_sto
 from include.drift.report import write_drift_report
 from include.errors import ConfigurationError, EmptyBatchError
 from include.evaluation.evaluate import Evaluation, evaluate_batch
+from include.evaluation.track_record import from_history
 from include.mes.store import ModelEvaluationStore
 from include.model.registry import (
     SavedModel,
@@ -240,8 +241,21 @@ def evaluate_quarter(
     with stage("quality gate"):
         expectations = ReferenceExpectations.from_dict(model.metadata["quality_expectations"])
         report = validate_batch(batch, expectations, config, check_label=labelled)
+    with stage("track record"):
+        # how the version's earlier estimates held up once their labels landed
+        track = from_history(
+            workspace.mes.summaries(config.store_name, model_version=model.version),
+            before=period.start,
+        )
     evaluation = evaluate_batch(
-        model, batch, config, period, labelled=labelled, quality=report.to_dict(), stage=stage
+        model,
+        batch,
+        config,
+        period,
+        labelled=labelled,
+        quality=report.to_dict(),
+        track=track,
+        stage=stage,
     )
     with stage("store"):
         evaluation_id = workspace.mes.save(evaluation.to_record(config.store_name))

@@ -120,6 +120,7 @@ from scipy.stats import binom, chi2, rankdata
 from include.errors import DataValidationError, EmptyBatchError, ModelIntegrityError
 from include.evaluation.intervals import Z
 from include.evaluation.metrics import _validated, _validated_threshold
+from include.evaluation.track_record import TRACK_SD_SUFFIX
 
 METRICS = ("auc", "accuracy", "precision", "recall", "f1")
 """The estimated metrics, stored as ``estimated_<metric>`` with ``_ci_low`` and ``_ci_high``."""
@@ -287,9 +288,23 @@ class PerformanceEstimate:
     values: dict[str, float]
     untrusted: dict[str, str]
     expected_confusion: dict[str, float] = field(default_factory=dict)
+    # metric → the variance behind its interval (steps 4 and 5)
+    variances: dict[str, float] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, float]:
         return dict(self.values)
+
+    def widened(self, extra: Mapping[str, float]) -> PerformanceEstimate:
+        """The intervals with ``extra`` variance per metric (``track_record.py``), estimates as
+        they were; each estimated metric gets ``estimated_<metric>_track_sd`` (0 without any)."""
+        values = dict(self.values)
+        for metric, variance in self.variances.items():
+            key, added = f"estimated_{metric}", max(extra.get(metric, 0.0), 0.0)
+            value, half = values[key], Z * math.sqrt(variance + added)
+            values[f"{key}_ci_low"] = max(0.0, value - half)
+            values[f"{key}_ci_high"] = min(1.0, value + half)
+            values[key + TRACK_SD_SUFFIX] = math.sqrt(added)
+        return replace(self, values=values)
 
 
 def fit_calibration(
@@ -370,11 +385,13 @@ def _estimate(calibration: Calibration, s: np.ndarray, flagged: np.ndarray) -> P
     """The estimates of a batch whose scores ``s`` come sorted."""
     variances, untrusted, confusion = _moments(calibration, s, flagged)
     values: dict[str, float] = {}
+    total: dict[str, float] = {}
     for metric in METRICS:
         if metric not in variances:
             continue
         value, var = variances[metric]
-        half = Z * math.sqrt(max(var + calibration.drift.get(metric, 0.0), 0.0))
+        total[metric] = max(var + calibration.drift.get(metric, 0.0), 0.0)
+        half = Z * math.sqrt(total[metric])
         values[f"estimated_{metric}"] = value
         values[f"estimated_{metric}_ci_low"] = max(0.0, value - half)
         values[f"estimated_{metric}_ci_high"] = min(1.0, value + half)
@@ -382,6 +399,7 @@ def _estimate(calibration: Calibration, s: np.ndarray, flagged: np.ndarray) -> P
         values=values,
         untrusted={metric: untrusted[metric] for metric in METRICS if metric in untrusted},
         expected_confusion=confusion,
+        variances=total,
     )
 
 

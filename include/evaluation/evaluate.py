@@ -10,12 +10,14 @@ What the record says besides the numbers (stored in its ``labels``, text → tex
   model's reference period), ``note:duplicate_ids`` (exact duplicate rows dropped),
   ``note:partial_labels`` (realised performance from the labelled rows only),
   ``note:no_labels`` (no row labelled yet: no realised performance), ``note:estimation`` (the
-  model version has no calibration to estimate performance with).
+  model version has no calibration to estimate performance with), ``note:estimate_track_record``
+  (the estimates' intervals were widened because earlier periods' labels showed them too narrow).
 
 Every evaluation of a model version with a calibration also estimates performance from the
 scores of every row, labelled or not (``estimated_auc``, ... with 95 % intervals; see
 ``include.evaluation.estimation``), so the estimate stands beside the realised value once labels
-land.
+land. The intervals also carry the version's track record (``include.evaluation.track_record``):
+how far its earlier estimates fell from their realised values.
 
 Labels arrive late: a row whose label is missing is not labelled yet. Realised performance is
 measured on the labelled rows; drift, column statistics and the sample use every row. The metrics
@@ -46,6 +48,7 @@ from include.evaluation.estimation import (
 from include.evaluation.estimation import METRICS as ESTIMATED
 from include.evaluation.metrics import PerformanceMetrics, binary_metrics
 from include.evaluation.profile import ColumnStatistics, column_statistics, sample_positions
+from include.evaluation.track_record import NO_TRACK_RECORD, TrackRecord
 from include.mes.records import EvaluationRecord
 from include.model.features import (
     PREDICTION_COLUMN,
@@ -196,6 +199,7 @@ def evaluate_batch(
     labelled: bool = True,
     quality: dict[str, Any] | None = None,
     drift: bool = True,
+    track: TrackRecord = NO_TRACK_RECORD,
     stage: Callable[[str], AbstractContextManager] = lambda _name: nullcontext(),
 ) -> Evaluation:
     """Score the batch, compute every metric and analyse drift against the model's reference.
@@ -203,9 +207,9 @@ def evaluate_batch(
     Realised performance is measured on the rows whose label is known (none: it is skipped, never
     faked); with ``labelled=False`` the label is not read at all. Drift, column statistics and
     the sample use every row, and so does the estimate of performance from the scores (with the
-    model version's calibration). ``stage(name)`` wraps each step (``score``, ``performance``,
-    ``estimate``, ``column statistics``, ``sample``, and the drift steps), so a caller can time
-    or log them.
+    model version's calibration, its intervals widened by ``track``, the version's track record).
+    ``stage(name)`` wraps each step (``score``, ``performance``, ``estimate``, ``column
+    statistics``, ``sample``, and the drift steps), so a caller can time or log them.
     """
     if batch.empty:
         raise EmptyBatchError(
@@ -228,7 +232,7 @@ def evaluate_batch(
     with stage("estimate"):
         # A version saved before calibrations were kept gets no estimate (a note says why).
         estimate = (
-            estimate_for_version(model.metadata, proba)
+            estimate_for_version(model.metadata, proba).widened(track.variance)
             if CALIBRATION_KEY in model.metadata
             else None
         )
@@ -260,6 +264,8 @@ def evaluate_batch(
         notes.update(label_notes(labels, batch, config))
     if estimate is None:
         notes["estimation"] = NO_CALIBRATION_NOTE
+    elif track.describe():
+        notes["estimate_track_record"] = track.describe()
     return Evaluation(
         period=period,
         model_name=config.name,

@@ -44,8 +44,9 @@ NOT_CHECKED = "NOT CHECKED"
 # The table shows the most recent evaluations; ``?rows=all`` shows every one.
 TABLE_ROWS = 60
 # Interval bounds (data_drift_ci_low, auc_ci_high, ...) are drawn with their metric's chart and
-# table cell, not as metrics of their own.
-_INTERVAL_SUFFIXES = ("_ci_low", "_ci_high")
+# table cell, not as metrics of their own; so is the spread an estimate's track record added to
+# its interval (estimated_auc_track_sd).
+_INTERVAL_SUFFIXES = ("_ci_low", "_ci_high", "_track_sd")
 ESTIMATED_PREFIX = "estimated_"  # performance estimated without labels (estimated_auc...)
 
 STYLE = (

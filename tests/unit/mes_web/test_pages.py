@@ -142,7 +142,7 @@ def test_estimated_and_realised_share_one_chart_and_the_table_marks_estimates() 
     labelled = replace(
         summary("2017Q3"),
         metrics={"auc": 0.81, "estimated_auc": 0.79, "estimated_auc_ci_low": 0.75,
-                 "estimated_auc_ci_high": 0.83},
+                 "estimated_auc_ci_high": 0.83, "estimated_auc_track_sd": 0.01},
     )  # fmt: skip
     waiting = replace(
         summary("2017Q4"),
@@ -152,8 +152,10 @@ def test_estimated_and_realised_share_one_chart_and_the_table_marks_estimates() 
 
     page = store_page("the_MES", [labelled, waiting], {})
 
-    # One chart for the AUC, with both series; no chart of estimated_auc on its own.
+    # One chart for the AUC, with both series; no chart of estimated_auc on its own, nor of the
+    # spread its track record added to its interval.
     assert "data-metric='estimated_auc'" not in page
+    assert "track_sd" not in page
     chart = re.search(r"<figure data-metric='auc'>.*?</figure>", page).group(0)
     assert "realised and estimated" in chart
     assert chart.count('<circle cx="') == 3  # Q3 realised and estimated, Q4 estimated only
