@@ -74,6 +74,12 @@ and every count of the confusion matrix has a known expectation and variance. So
    span: a reference that is the model's own training rows looks stable from inside, however
    overconfident its scores are elsewhere.
 
+6. **The track record**, measured on the batches once their labels land
+   (``include/evaluation/track_record.py``): the same method of moments over the version's
+   earlier, fully labelled periods, each one's stored estimate and interval against its realised
+   value, gives the variance the intervals missed; :meth:`PerformanceEstimate.widened` adds it.
+   This is what sees the overconfident reference of step 5, from the first period it misses.
+
 **When not to trust it** (the metrics are then absent from the estimate, with the reason):
 
 - the reference holds fewer than ``MIN_REFERENCE_CLASS_ROWS`` positives or negatives;
