@@ -124,6 +124,10 @@ from scipy.optimize import isotonic_regression
 from scipy.stats import binom, chi2, rankdata
 
 from include.errors import DataValidationError, EmptyBatchError, ModelIntegrityError
+from include.evaluation.expected_metrics import (
+    MIN_EXPECTED_CLASS_ROWS as MIN_EXPECTED_CLASS_ROWS,  # re-exported: the docstring's limit
+)
+from include.evaluation.expected_metrics import _CalibrationSpread, _moments
 from include.evaluation.intervals import Z
 from include.evaluation.metrics import _validated, _validated_threshold
 from include.evaluation.track_record import TRACK_SD_SUFFIX
@@ -148,9 +152,6 @@ share chance puts there, and their count is more than chance gives at this p-val
 POOR_CALIBRATION_P_VALUE = 0.001
 POOR_CALIBRATION_ECE = 0.01
 """Poor calibration: cross-validated miss significant at this p-value and larger than this ECE."""
-
-MIN_EXPECTED_CLASS_ROWS = 3.0
-"""Fewer expected positives than this (e^-3 ≈ 5 % chance of none): no recall, F1 or AUC."""
 
 MIN_DRIFT_CHUNKS = 4
 MIN_DRIFT_CHUNK_ROWS = 20
@@ -409,142 +410,6 @@ def _estimate(calibration: Calibration, s: np.ndarray, flagged: np.ndarray) -> P
     )
 
 
-def _moments(
-    calibration: Calibration, s: np.ndarray, flagged: np.ndarray
-) -> tuple[dict[str, tuple[float, float]], dict[str, str], dict[str, float]]:
-    """Each metric's estimate and variance (step 4), why some are not given, the expected counts.
-
-    ``s`` comes sorted. The variance leaves out step 5's drift term, which :func:`_estimate` adds.
-    """
-    n = s.size
-    p = calibration.calibrated(s)
-    variance = p * (1.0 - p)
-    spread = _CalibrationSpread(calibration, s)
-    k = float(np.count_nonzero(flagged))
-    tp = float(p[flagged].sum())
-    fn = float(p[~flagged].sum())
-    positives = tp + fn
-    fp = k - tp
-    tn = (n - k) - fn
-    negatives = n - positives
-    # Accuracy, precision, recall and F1 have a gradient a on predicted positives and c on
-    # predicted negatives: their variances come from sums over the two groups.
-    linear = _TwoGroups(flagged, variance, spread)
-
-    untrusted: dict[str, str] = {}
-    variances: dict[str, tuple[float, float]] = {
-        "accuracy": ((tp + tn) / n, linear.variance(1.0 / n, -1.0 / n))
-    }
-    if k == 0:
-        untrusted["precision"] = "no predicted positive in the batch: precision is undefined"
-    else:
-        variances["precision"] = (tp / k, linear.variance(1.0 / k, 0.0))
-    few = _few_expected(positives, "positive")
-    if few:
-        untrusted["recall"] = untrusted["f1"] = few
-    else:
-        variances["recall"] = (
-            tp / positives,
-            linear.variance(fn / positives**2, -tp / positives**2),
-        )
-        denominator = tp + fn + k
-        variances["f1"] = (
-            2.0 * tp / denominator,
-            linear.variance(2.0 * (fn + k) / denominator**2, -2.0 * tp / denominator**2),
-        )
-    few = _few_expected(positives, "positive") or _few_expected(negatives, "negative")
-    if few:
-        untrusted["auc"] = few
-    else:
-        auc, gradient = _auc_and_gradient(s, p, variance)
-        variances["auc"] = (auc, float(gradient**2 @ variance) + spread.variance(gradient))
-    confusion = {
-        "true_positive": tp,
-        "false_positive": fp,
-        "true_negative": tn,
-        "false_negative": fn,
-    }
-    return variances, untrusted, confusion
-
-
-def _auc_and_gradient(
-    s: np.ndarray, p: np.ndarray, variance: np.ndarray
-) -> tuple[float, np.ndarray]:
-    """The expected AUC (step 3 of the module docstring) and its gradient in the labels.
-
-    ``s`` comes sorted; tied scores form one group.
-    """
-    n = s.size
-    q = 1.0 - p
-    tied = s[1:] == s[:-1]
-    if tied.any():
-        new_group = np.r_[True, ~tied]
-        starts = np.flatnonzero(new_group)
-        group_p, group_q = np.add.reduceat(p, starts), np.add.reduceat(q, starts)
-        group_v = np.add.reduceat(variance, starts)
-        group_of_row = np.cumsum(new_group) - 1
-    else:
-        group_p, group_q, group_v, group_of_row = p, q, variance, None
-    negatives_below = np.cumsum(group_q) - group_q
-    positives = float(group_p.sum())
-    positives_above = positives - np.cumsum(group_p)
-    pairs_right = float(group_p @ negatives_below + 0.5 * (group_p @ group_q - group_v.sum()))
-    negatives = n - positives
-    pairs = positives * negatives - float(variance.sum())
-    auc = pairs_right / pairs
-    # ∂(correct pairs)/∂y_k: negatives below, less positives above, tied rows counting one half
-    # (the row's own pair left out)
-    outranks = negatives_below - positives_above
-    if group_of_row is None:
-        d_right = outranks
-    else:
-        d_right = (outranks + 0.5 * (group_q - group_p - 1.0))[group_of_row] + p
-    return auc, (d_right - auc * (negatives - positives)) / pairs
-
-
-class _TwoGroups:
-    """Variances of a metric whose gradient is a on predicted positives and c on the others."""
-
-    def __init__(self, flagged: np.ndarray, variance: np.ndarray, spread: _CalibrationSpread):
-        self._label = (float(variance[flagged].sum()), float(variance[~flagged].sum()))
-        shares = flagged.astype(np.float64)
-        self._per_knot = (spread.per_knot(shares), spread.per_knot(1.0 - shares))
-        self._rate_variance = spread.rate_variance
-
-    def variance(self, a: float, c: float) -> float:
-        """Labels' variance plus the calibration's: Σ g² p(1-p) + Σ_b (Σ g w_b)² Var(r_b)."""
-        label = a * a * self._label[0] + c * c * self._label[1]
-        per_knot = a * self._per_knot[0] + c * self._per_knot[1]
-        return label + float(per_knot**2 @ self._rate_variance)
-
-
-class _CalibrationSpread:
-    """The variance an estimate inherits from the calibration's block rates (step 4)."""
-
-    def __init__(self, calibration: Calibration, s: np.ndarray) -> None:
-        knots = calibration.score
-        last = knots.size - 1
-        below = np.clip(np.searchsorted(knots, s, side="right") - 1, 0, last)
-        above = np.minimum(below + 1, last)
-        between = (s > knots[below]) & (below < last)
-        width = np.where(between, knots[above] - knots[below], 1.0)
-        self._share_above = np.where(between, (s - knots[below]) / width, 0.0)
-        self._below, self._above, self._knots = below, above, knots.size
-        r, m = calibration.probability, calibration.rows
-        self.rate_variance = r * (1.0 - r) / m
-
-    def per_knot(self, gradient: np.ndarray) -> np.ndarray:
-        """Σ_i g_i w_ib for each knot b."""
-        upper = gradient * self._share_above
-        return np.bincount(
-            self._below, weights=gradient - upper, minlength=self._knots
-        ) + np.bincount(self._above, weights=upper, minlength=self._knots)
-
-    def variance(self, gradient: np.ndarray) -> float:
-        """Σ_b (Σ_i g_i w_ib)² r_b(1 - r_b)/m_b for the gradient ``g`` of a metric."""
-        return float(self.per_knot(gradient) ** 2 @ self.rate_variance)
-
-
 def _drift(s: np.ndarray, y: np.ndarray, days: np.ndarray, threshold: float) -> dict[str, float]:
     """The between-chunk variance of each metric's error on the reference (step 5).
 
@@ -721,15 +586,6 @@ def _untrusted_reason(calibration: Calibration, s: np.ndarray) -> str | None:
             "reference"
         )
     return None
-
-
-def _few_expected(expected: float, kind: str) -> str | None:
-    if expected >= MIN_EXPECTED_CLASS_ROWS:
-        return None
-    return (
-        f"only {expected:.1f} {kind} row(s) expected in the batch (fewer than "
-        f"{MIN_EXPECTED_CLASS_ROWS:g}): the realised value may well be undefined"
-    )
 
 
 def _validated_scores(scores: npt.ArrayLike) -> np.ndarray:
