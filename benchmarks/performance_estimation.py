@@ -460,7 +460,7 @@ def timing(rows: int, folder: Path, skip_nannyml: bool) -> None:
     print(f"\n## Time on {rows:,} rows (reference and batch of {rows:,} synthetic scores each)")
     print(
         f"ours:    calibration {ours_fit:.2f} s (isotonic fit and its 5-fold check), "
-        f"estimate {ours_estimate:.2f} s (all five metrics and intervals)"
+        f"estimate {ours_estimate:.3f} s (all five metrics and intervals)"
     )
     if skip_nannyml:
         return
@@ -483,7 +483,7 @@ def timing(rows: int, folder: Path, skip_nannyml: bool) -> None:
     result = theirs["datasets"]["timing"]
     fit, estimate = result["seconds_fit"], result["seconds_estimate"]
     print(
-        f"NannyML {theirs['nannyml_version']} CBPE: fit {fit:.2f} s, estimate {estimate:.2f} s "
+        f"NannyML {theirs['nannyml_version']} CBPE: fit {fit:.2f} s, estimate {estimate:.3f} s "
         "(same five metrics)"
     )
     print(
