@@ -14,6 +14,12 @@ asked for. :func:`open_rows` gives the source of a configuration's data (``data`
   a parameterised ``WHERE date >= %s AND date < %s``; timestamps with a time zone are cut at UTC
   midnight.
 
+:meth:`RowSource.chunks` gives the same rows as consecutive frames of a bounded size, for an
+evaluation whose batch does not fit in memory (issue 14): Parquet through pyarrow's dataset
+scanner (row groups read as they are consumed), CSV a block of lines at a time, PostgreSQL a block
+of rows at a time from a server-side cursor. A dataset of the dataset store is read whole, then
+cut: the store is the tutorial's, not where big data lives.
+
 Periods are half-open (``start <= date < end``). Reading never changes a source. Errors say what
 is wrong and where (never a password): DatasetNotFoundError for a missing file, folder or table,
 DataValidationError for unusable content, ConfigurationError for a source that cannot be used.
@@ -28,25 +34,17 @@ from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 import pandas as pd
-import psycopg2
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
-from psycopg2 import sql
-from sqlalchemy.engine import URL
 
 from include.config import DataSource, MonitoringConfig
 from include.data.batches import as_datetimes, period_bounds, select_period
-from include.data.postgres_store import connect_url
+from include.data.postgres_rows import PostgresRows
+from include.data.rows import CHUNK_ROWS, chunk_rows, columns_to_load, finish, first_line
 from include.data.storage import POSTGRES_SCHEMES, DatasetStore, PostgresDatasetStore
-from include.db import parse_url
-from include.errors import (
-    ConfigurationError,
-    DatasetNotFoundError,
-    DataValidationError,
-    StoreError,
-)
+from include.errors import ConfigurationError, DatasetNotFoundError, DataValidationError
 from include.periods import Period
 
 __all__ = [
@@ -60,13 +58,7 @@ __all__ = [
 ]
 
 CSV_CHUNK_ROWS = 250_000
-FETCH_ROWS = 50_000
 _SEPARATORS = (",", ";", "\t", "|")
-_SQL_DATE_TYPES = ("date", "timestamp without time zone", "timestamp with time zone")
-_SQL_TEXT_TYPES = ("text", "character varying", "character")
-# Tables, views, materialized views, foreign tables, partitioned tables.
-_READABLE_KINDS = ("r", "v", "m", "f", "p")
-_KIND_NAMES = {"v": "view", "m": "materialized view", "f": "foreign table"}
 
 
 @runtime_checkable
@@ -78,6 +70,18 @@ class RowSource(Protocol):
     ) -> pd.DataFrame:
         """The rows with ``period.start <= date < period.end`` (all rows without a period), only
         ``columns`` if given (in that order; the date column only when asked for), indexed 0..n-1.
+        """
+
+    def chunks(
+        self,
+        *,
+        period: Period | None = None,
+        columns: Sequence[str] | None = None,
+        rows: int = CHUNK_ROWS,
+    ) -> Iterator[pd.DataFrame]:
+        """The rows :meth:`read` returns, as consecutive frames of at most ``rows`` rows (fewer
+        where the source cuts them), each indexed 0..n-1; none when there is no row. Put together
+        they equal :meth:`read`'s frame, except that a column's type is decided chunk by chunk.
         """
 
     def exists(self) -> bool:
@@ -157,6 +161,19 @@ class StoreRows:
             period=period,
         )
 
+    def chunks(
+        self,
+        *,
+        period: Period | None = None,
+        columns: Sequence[str] | None = None,
+        rows: int = CHUNK_ROWS,
+    ) -> Iterator[pd.DataFrame]:
+        """Read whole, then cut (see the module docstring)."""
+        rows = chunk_rows(rows)
+        frame = self.read(period=period, columns=columns)
+        for start in range(0, len(frame), rows):
+            yield frame.iloc[start : start + rows].reset_index(drop=True)
+
 
 class ParquetRows:
     """A Parquet file, or a folder of Parquet files (read as one dataset, hive partitions too)."""
@@ -175,7 +192,7 @@ class ParquetRows:
         self, *, period: Period | None = None, columns: Sequence[str] | None = None
     ) -> pd.DataFrame:
         dataset = self._dataset()
-        wanted, load = _columns_to_load(
+        wanted, load = columns_to_load(
             self.describe(), dataset.schema.names, columns, self.date_column, period
         )
         row_filter = None
@@ -188,7 +205,41 @@ class ParquetRows:
         except (pa.ArrowException, OSError) as exc:
             raise DataValidationError(f"cannot read {self.describe()}: {exc}") from None
         filtered = row_filter is not None
-        return _finish(frame, self.describe(), self.date_column, period, filtered, wanted)
+        return finish(frame, self.describe(), self.date_column, period, filtered, wanted)
+
+    def chunks(
+        self,
+        *,
+        period: Period | None = None,
+        columns: Sequence[str] | None = None,
+        rows: int = CHUNK_ROWS,
+    ) -> Iterator[pd.DataFrame]:
+        rows = chunk_rows(rows)
+        dataset = self._dataset()
+        wanted, load = columns_to_load(
+            self.describe(), dataset.schema.names, columns, self.date_column, period
+        )
+        row_filter = None
+        if period is not None:
+            field = dataset.schema.field(self.date_column)
+            if pa.types.is_timestamp(field.type) or pa.types.is_date(field.type):
+                row_filter = _arrow_period_filter(field, period)
+        scanner = dataset.scanner(columns=load, filter=row_filter, batch_size=rows)
+        try:
+            for batch in scanner.to_batches():
+                if batch.num_rows:
+                    frame = finish(
+                        batch.to_pandas(),
+                        self.describe(),
+                        self.date_column,
+                        period,
+                        row_filter is not None,
+                        wanted,
+                    )
+                    if len(frame):
+                        yield frame
+        except (pa.ArrowException, OSError) as exc:
+            raise DataValidationError(f"cannot read {self.describe()}: {exc}") from None
 
     def _files(self) -> list[Path]:
         """The folder's ``*.parquet`` files, skipping hidden and ``_``-prefixed ones."""
@@ -233,7 +284,7 @@ class ParquetRows:
             return ds.dataset(names, schema=schema, **options)
         except (pa.ArrowException, OSError) as exc:
             raise DataValidationError(
-                f"cannot read {self.describe()} as Parquet: {_first_line(exc)}"
+                f"cannot read {self.describe()} as Parquet: {first_line(exc)}"
             ) from None
 
 
@@ -261,32 +312,58 @@ class CsvRows:
     def read(
         self, *, period: Period | None = None, columns: Sequence[str] | None = None
     ) -> pd.DataFrame:
-        separator, header = self._header()
-        wanted, load = _columns_to_load(self.describe(), header, columns, self.date_column, period)
-        load = load if load is not None else header
+        wanted, load = self._columns(period, columns)
+        chunks = list(self._blocks(period, load, CSV_CHUNK_ROWS))
+        if not chunks:
+            chunks = [pd.DataFrame({column: pd.Series(dtype=object) for column in load})]
+        frame = self._numeric(pd.concat(chunks, ignore_index=True)[load])
+        return frame[wanted].reset_index(drop=True) if wanted is not None else frame
+
+    def chunks(
+        self,
+        *,
+        period: Period | None = None,
+        columns: Sequence[str] | None = None,
+        rows: int = CHUNK_ROWS,
+    ) -> Iterator[pd.DataFrame]:
+        """A block of lines at a time; a bad number is reported for the block it is in."""
+        wanted, load = self._columns(period, columns)
+        for block in self._blocks(period, load, chunk_rows(rows)):
+            if len(block):
+                frame = self._numeric(block[load])
+                yield (frame[wanted] if wanted is not None else frame).reset_index(drop=True)
+
+    def _columns(
+        self, period: Period | None, columns: Sequence[str] | None
+    ) -> tuple[list[str] | None, list[str]]:
+        _, header = self._header()
+        wanted, load = columns_to_load(self.describe(), header, columns, self.date_column, period)
+        return wanted, load if load is not None else header
+
+    def _blocks(self, period: Period | None, load: list[str], rows: int) -> Iterator[pd.DataFrame]:
+        """Blocks of ``rows`` lines, their dates parsed and the period kept (maybe empty)."""
+        separator, _ = self._header()
         dtypes = {column: "str" for column in (*self.text_columns, self.date_column)}
-        chunks = []
         with self._reading():
             for chunk in pd.read_csv(
                 self.path,
                 sep=separator,
                 usecols=load,
                 dtype={column: kind for column, kind in dtypes.items() if column in load},
-                chunksize=CSV_CHUNK_ROWS,
+                chunksize=rows,
                 encoding="utf-8-sig",
             ):
                 if self.date_column in chunk.columns:
                     chunk[self.date_column] = self._dates(chunk[self.date_column])
                     if period is not None:
                         chunk = select_period(chunk, self.date_column, period)
-                chunks.append(chunk)
-        if not chunks:
-            chunks = [pd.DataFrame({column: pd.Series(dtype=object) for column in load})]
-        frame = pd.concat(chunks, ignore_index=True)[load]
+                yield chunk
+
+    def _numeric(self, frame: pd.DataFrame) -> pd.DataFrame:
         for column in self.numeric_columns:
             if column in frame.columns:
                 frame[column] = self._numbers(frame[column], column)
-        return frame[wanted].reset_index(drop=True) if wanted is not None else frame
+        return frame
 
     def _header(self) -> tuple[str, list[str]]:
         with self._reading():
@@ -322,7 +399,7 @@ class CsvRows:
             ) from None
         except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as exc:
             raise DataValidationError(
-                f"cannot read {self.describe()} as CSV: {_first_line(exc)}"
+                f"cannot read {self.describe()} as CSV: {first_line(exc)}"
             ) from None
         except OSError as exc:
             raise DataValidationError(f"cannot read {self.describe()}: {exc.strerror}") from None
@@ -349,237 +426,6 @@ class CsvRows:
         return numbers
 
 
-class PostgresRows:
-    """A PostgreSQL table, view or materialized view (``schema.name``, or ``name`` found on the
-    search path)."""
-
-    def __init__(self, url: str, table: str, *, date_column: str) -> None:
-        self._url: URL = parse_url(url, what="data's PostgreSQL URL", error=ConfigurationError)
-        if not self._url.drivername.startswith(("postgresql", "postgres")):
-            raise ConfigurationError(
-                f"a PostgreSQL table needs a postgresql:// URL, not {self._url.drivername}://"
-            )
-        schema, _, name = table.rpartition(".")
-        self.schema, self.name, self.date_column = schema or None, name, date_column
-        self.table = table
-
-    def describe(self) -> str:
-        host = self._url.host or "local socket"
-        database = self._url.database or "(default database)"
-        return (
-            f"PostgreSQL table or view {self.table} at {host}:{self._url.port or 5432}/{database}"
-        )
-
-    def exists(self) -> bool:
-        with self._cursor("look up") as cursor:
-            return self._relation(cursor) is not None
-
-    def read(
-        self, *, period: Period | None = None, columns: Sequence[str] | None = None
-    ) -> pd.DataFrame:
-        with self._cursor("read") as cursor:
-            relation = self._relation(cursor)
-            if relation is None:
-                raise DatasetNotFoundError(
-                    f"{self.describe()} does not exist (or this user may not see it): check "
-                    "data.table (schema.name; names are case-sensitive when created quoted) "
-                    "and the database in the URL"
-                )
-            oid, schema, name, _kind = relation
-            types = _relation_columns(cursor, oid)
-            wanted, load = _columns_to_load(
-                self.describe(), list(types), columns, self.date_column, period
-            )
-            load = load if load is not None else list(types)
-            where, parameters, filtered = sql.SQL(""), [], False
-            if period is not None:
-                kind = types[self.date_column]
-                if kind in _SQL_DATE_TYPES:
-                    where = sql.SQL(" WHERE {date} >= %s AND {date} < %s").format(
-                        date=sql.Identifier(self.date_column)
-                    )
-                    parameters = _sql_bounds(period, kind)
-                    filtered = True
-                elif not kind.startswith(_SQL_TEXT_TYPES):
-                    raise DataValidationError(
-                        f"the date column {self.date_column!r} of {self.describe()} has type "
-                        f"{kind}: it must be a date, a timestamp or ISO 8601 text"
-                    )
-            query = sql.SQL("SELECT {} FROM {}{}").format(
-                sql.SQL(", ").join(map(sql.Identifier, load)),
-                sql.Identifier(schema, name),
-                where,
-            )
-            frame = _typed(_fetch(cursor.connection, query, parameters, load), types)
-        if self.date_column in frame.columns:
-            frame[self.date_column] = self._dates(frame[self.date_column])
-        return _finish(frame, self.describe(), self.date_column, period, filtered, wanted)
-
-    def _dates(self, values: pd.Series) -> pd.Series:
-        if pd.api.types.is_datetime64_any_dtype(values):
-            return values
-        try:
-            return as_datetimes(values, self.date_column)
-        except DataValidationError as exc:
-            raise DataValidationError(f"{self.describe()}: {exc}") from None
-
-    def _relation(self, cursor) -> tuple[int, str, str, str] | None:
-        """(oid, schema, name, kind) of the table or view; names tried as written, then in lower
-        case (unquoted names are lower case in PostgreSQL)."""
-        for schema, name in dict.fromkeys(
-            [(self.schema, self.name), (self.schema and self.schema.lower(), self.name.lower())]
-        ):
-            cursor.execute(
-                "SELECT c.oid, n.nspname, c.relname, c.relkind FROM pg_class c "
-                "JOIN pg_namespace n ON n.oid = c.relnamespace "
-                "WHERE c.relname = %s AND c.relkind = ANY(%s) AND "
-                "(n.nspname = %s OR (%s IS NULL AND n.nspname = ANY(current_schemas(false)))) "
-                "ORDER BY array_position(current_schemas(false), n.nspname) LIMIT 1",
-                [name, list(_READABLE_KINDS), schema, schema],
-            )
-            row = cursor.fetchone()
-            if row is not None:
-                return row
-        return None
-
-    @contextlib.contextmanager
-    def _cursor(self, action: str) -> Iterator[psycopg2.extensions.cursor]:
-        """A read-only transaction; database errors say what failed and where."""
-        url = self._url
-        try:
-            connection = connect_url(url)
-        except psycopg2.Error as exc:
-            raise StoreError(
-                f"cannot connect to read {self.describe()} as user "
-                f"{url.username or '(default)'}: {_first_line(exc)}. Check that the server is "
-                "running and that the URL (host, port, database, user, password) is right"
-            ) from None
-        try:
-            connection.set_session(readonly=True)
-            connection.set_client_encoding("UTF8")
-            with connection, connection.cursor() as cursor:
-                cursor.execute("SET TIME ZONE 'UTC'")
-                yield cursor
-        except psycopg2.Error as exc:
-            raise StoreError(
-                f"PostgreSQL failed to {action} {self.describe()}: {_first_line(exc)}"
-            ) from None
-        finally:
-            connection.close()
-
-
-_DECIMAL_AS_FLOAT = psycopg2.extensions.new_type(
-    psycopg2.extensions.DECIMAL.values,
-    "MES_DECIMAL_AS_FLOAT",
-    lambda value, _cursor: None if value is None else float(value),
-)
-
-
-def _fetch(connection, query: sql.Composable, parameters: list, columns: list[str]) -> pd.DataFrame:
-    """The query's rows, fetched a block at a time through a server-side cursor."""
-    psycopg2.extensions.register_type(_DECIMAL_AS_FLOAT, connection)
-    frames = []
-    with connection.cursor(name="mes_rows") as cursor:
-        cursor.itersize = FETCH_ROWS
-        cursor.execute(query, parameters)
-        while rows := cursor.fetchmany(FETCH_ROWS):
-            frames.append(pd.DataFrame.from_records(rows, columns=columns))
-    if not frames:
-        return pd.DataFrame({column: pd.Series(dtype=object) for column in columns})
-    return pd.concat(frames, ignore_index=True)
-
-
-# PostgreSQL types -> the pandas dtype of their column when no row came back to infer it from.
-_EMPTY_DTYPES = {
-    "smallint": "int64",
-    "integer": "int64",
-    "bigint": "int64",
-    "real": "float64",
-    "double precision": "float64",
-    "numeric": "float64",
-    "boolean": "bool",
-    "timestamp without time zone": "datetime64[us]",
-    "timestamp with time zone": "datetime64[us, UTC]",
-    "date": "datetime64[us]",
-}
-
-
-def _typed(frame: pd.DataFrame, types: dict[str, str]) -> pd.DataFrame:
-    """SQL dates as datetimes (psycopg2 gives ``datetime.date`` objects), and the columns of an
-    empty result typed from their SQL types."""
-    for column in frame.columns:
-        kind = types[column].split("(", 1)[0]
-        if frame.empty and kind in _EMPTY_DTYPES:
-            frame[column] = frame[column].astype(_EMPTY_DTYPES[kind])
-        elif kind == "date":
-            frame[column] = pd.to_datetime(frame[column])
-    return frame
-
-
-def _relation_columns(cursor, oid: int) -> dict[str, str]:
-    cursor.execute(
-        "SELECT attname, format_type(atttypid, atttypmod) FROM pg_attribute "
-        "WHERE attrelid = %s AND attnum > 0 AND NOT attisdropped ORDER BY attnum",
-        [oid],
-    )
-    return dict(cursor.fetchall())
-
-
-def _sql_bounds(period: Period, kind: str) -> list[object]:
-    if kind == "date":
-        return [period.start, period.end]
-    return [bound.to_pydatetime() for bound in period_bounds(period)]
-
-
-def _columns_to_load(
-    where: str,
-    available: Sequence[str],
-    columns: Sequence[str] | None,
-    date_column: str,
-    period: Period | None,
-) -> tuple[list[str] | None, list[str] | None]:
-    """(the columns to return, the columns to read; None: all), after checking they exist."""
-    if isinstance(columns, str):
-        columns = [columns]
-    if columns is not None and not columns:
-        raise ConfigurationError(f"asked for no columns of {where}: give None for all")
-    if period is not None and date_column not in available:
-        raise DataValidationError(
-            f"{where} has no date column {date_column!r} (date_column in the configuration); "
-            f"its columns are {', '.join(available)}"
-        )
-    wanted = None if columns is None else list(dict.fromkeys(columns))
-    missing = [column for column in wanted or () if column not in available]
-    if missing:
-        raise DataValidationError(
-            f"{where} has no column(s) {', '.join(map(repr, missing))}; its columns are "
-            f"{', '.join(available)}"
-        )
-    if wanted is None:
-        return None, None
-    load = [*wanted, date_column] if period is not None and date_column not in wanted else wanted
-    return wanted, load
-
-
-def _finish(
-    frame: pd.DataFrame,
-    where: str,
-    date_column: str,
-    period: Period | None,
-    filtered: bool,
-    wanted: list[str] | None,
-) -> pd.DataFrame:
-    """The period kept (when the source could not filter it) and only the wanted columns."""
-    if period is not None and not filtered:
-        try:
-            frame = select_period(frame, date_column, period)
-        except DataValidationError as exc:
-            raise DataValidationError(f"{where}: {exc}") from None
-    if wanted is not None:
-        frame = frame[wanted]
-    return frame.reset_index(drop=True)
-
-
 def _arrow_period_filter(field: pa.Field, period: Period) -> pc.Expression:
     if pa.types.is_date(field.type):
         start, end = period.start, period.end
@@ -587,8 +433,3 @@ def _arrow_period_filter(field: pa.Field, period: Period) -> pc.Expression:
         start, end = (bound.to_pydatetime() for bound in period_bounds(period, field.type.tz))
     column = pc.field(field.name)
     return (column >= pa.scalar(start, type=field.type)) & (column < pa.scalar(end, field.type))
-
-
-def _first_line(exc: Exception) -> str:
-    lines = str(exc).strip().splitlines()
-    return lines[0] if lines else type(exc).__name__
