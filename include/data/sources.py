@@ -191,20 +191,11 @@ class ParquetRows:
     def read(
         self, *, period: Period | None = None, columns: Sequence[str] | None = None
     ) -> pd.DataFrame:
-        dataset = self._dataset()
-        wanted, load = columns_to_load(
-            self.describe(), dataset.schema.names, columns, self.date_column, period
-        )
-        row_filter = None
-        if period is not None:
-            field = dataset.schema.field(self.date_column)
-            if pa.types.is_timestamp(field.type) or pa.types.is_date(field.type):
-                row_filter = _arrow_period_filter(field, period)
+        scanner, wanted, filtered = self._scanner(period, columns)
         try:
-            frame = dataset.to_table(columns=load, filter=row_filter).to_pandas()
+            frame = scanner.to_table().to_pandas()
         except (pa.ArrowException, OSError) as exc:
             raise DataValidationError(f"cannot read {self.describe()}: {exc}") from None
-        filtered = row_filter is not None
         return finish(frame, self.describe(), self.date_column, period, filtered, wanted)
 
     def chunks(
@@ -214,7 +205,21 @@ class ParquetRows:
         columns: Sequence[str] | None = None,
         rows: int = CHUNK_ROWS,
     ) -> Iterator[pd.DataFrame]:
-        rows = chunk_rows(rows)
+        scanner, wanted, filtered = self._scanner(period, columns, chunk_rows(rows))
+        where = self.describe()
+        try:
+            for batch in scanner.to_batches():
+                frame = finish(batch.to_pandas(), where, self.date_column, period, filtered, wanted)
+                if len(frame):
+                    yield frame
+        except (pa.ArrowException, OSError) as exc:
+            raise DataValidationError(f"cannot read {where}: {exc}") from None
+
+    def _scanner(
+        self, period: Period | None, columns: Sequence[str] | None, rows: int = CHUNK_ROWS
+    ) -> tuple[ds.Scanner, list[str] | None, bool]:
+        """(the scanner of the columns to load, the columns to return, whether the scanner keeps
+        the period): the period goes to Parquet when the date column holds dates or timestamps."""
         dataset = self._dataset()
         wanted, load = columns_to_load(
             self.describe(), dataset.schema.names, columns, self.date_column, period
@@ -225,21 +230,7 @@ class ParquetRows:
             if pa.types.is_timestamp(field.type) or pa.types.is_date(field.type):
                 row_filter = _arrow_period_filter(field, period)
         scanner = dataset.scanner(columns=load, filter=row_filter, batch_size=rows)
-        try:
-            for batch in scanner.to_batches():
-                if batch.num_rows:
-                    frame = finish(
-                        batch.to_pandas(),
-                        self.describe(),
-                        self.date_column,
-                        period,
-                        row_filter is not None,
-                        wanted,
-                    )
-                    if len(frame):
-                        yield frame
-        except (pa.ArrowException, OSError) as exc:
-            raise DataValidationError(f"cannot read {self.describe()}: {exc}") from None
+        return scanner, wanted, row_filter is not None
 
     def _files(self) -> list[Path]:
         """The folder's ``*.parquet`` files, skipping hidden and ``_``-prefixed ones."""

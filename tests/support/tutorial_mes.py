@@ -7,6 +7,7 @@ analysis, and records the tutorial's check (``data drift < 0.45``) on the latest
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 from include.checks import parse_checks, run_checks
@@ -45,3 +46,22 @@ def build_tutorial_mes(mes_url: str, folder: Path, *, rows_per_quarter: int = 3_
         return ids
     finally:
         workspace.close()
+
+
+def sqlite_workspace(folder: Path, config) -> Workspace:
+    """A workspace of ``config`` under ``folder``, its MES an SQLite file there."""
+    return Workspace.open(
+        config=config,
+        datasets=folder / "datasets",
+        models=folder / "models",
+        mes_url=f"sqlite:///{folder / 'mes.sqlite'}",
+        reports=folder / "reports",
+    )
+
+
+def copied_workspace(template: Path, folder: Path, config) -> Workspace:
+    """:func:`sqlite_workspace` under ``folder`` with a copy of ``template``'s data and models
+    (generated and trained once per module), and an MES of its own."""
+    for part in ("datasets", "models"):
+        shutil.copytree(template / part, folder / part)
+    return sqlite_workspace(folder, config)

@@ -7,7 +7,6 @@ generating the same data again without the delay.
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
@@ -17,6 +16,7 @@ from include.mes.records import EvaluationSummary
 from include.periods import Period
 from include.relabel import LabelCount, count_labels, periods_to_recheck, previous_periods, recheck
 from include.workflow import Workspace, evaluate_quarter, generate_tutorial_data, train
+from tests.support.tutorial_mes import copied_workspace, sqlite_workspace
 
 ROWS = 3_000
 DELAY = 120  # days before 2018-01-01: from 2017-09-03 on, no label yet
@@ -25,28 +25,16 @@ DELAY = 120  # days before 2018-01-01: from 2017-09-03 on, no label yet
 @pytest.fixture(scope="module")
 def template(tmp_path_factory, tutorial_config) -> Path:
     folder = tmp_path_factory.mktemp("template")
-    made = open_workspace(folder, tutorial_config)
+    made = sqlite_workspace(folder, tutorial_config)
     generate_tutorial_data(made.datasets, transactions_per_quarter=ROWS, label_delay_days=DELAY)
     train(made)
     made.close()
     return folder
 
 
-def open_workspace(folder: Path, config) -> Workspace:
-    return Workspace.open(
-        config=config,
-        datasets=folder / "datasets",
-        models=folder / "models",
-        mes_url=f"sqlite:///{folder / 'mes.sqlite'}",
-        reports=folder / "reports",
-    )
-
-
 @pytest.fixture
 def workspace(template, tmp_path, tutorial_config):
-    for part in ("datasets", "models"):
-        shutil.copytree(template / part, tmp_path / part)
-    opened = open_workspace(tmp_path, tutorial_config)
+    opened = copied_workspace(template, tmp_path, tutorial_config)
     yield opened
     opened.close()
 

@@ -9,7 +9,6 @@ a period whose estimate held leaves them as they were.
 from __future__ import annotations
 
 import math
-import shutil
 from datetime import UTC, date, datetime
 from pathlib import Path
 from types import SimpleNamespace
@@ -33,6 +32,7 @@ from include.model.features import feature_frame
 from include.model.registry import load_model
 from include.periods import Period
 from include.workflow import Workspace, evaluate_quarter, generate_tutorial_data, train
+from tests.support.tutorial_mes import copied_workspace, sqlite_workspace
 
 
 def landed(error: float, variance: float, period: str = "p") -> LandedEstimate:
@@ -163,28 +163,16 @@ ROWS = 3_000
 @pytest.fixture(scope="module")
 def template(tmp_path_factory, tutorial_config) -> Path:
     folder = tmp_path_factory.mktemp("track-template")
-    made = open_workspace(folder, tutorial_config)
+    made = sqlite_workspace(folder, tutorial_config)
     generate_tutorial_data(made.datasets, transactions_per_quarter=ROWS)
     train(made)
     made.close()
     return folder
 
 
-def open_workspace(folder: Path, config) -> Workspace:
-    return Workspace.open(
-        config=config,
-        datasets=folder / "datasets",
-        models=folder / "models",
-        mes_url=f"sqlite:///{folder / 'mes.sqlite'}",
-        reports=folder / "reports",
-    )
-
-
 @pytest.fixture
 def workspace(template, tmp_path, tutorial_config):
-    for part in ("datasets", "models"):
-        shutil.copytree(template / part, tmp_path / part)
-    opened = open_workspace(tmp_path, tutorial_config)
+    opened = copied_workspace(template, tmp_path, tutorial_config)
     yield opened
     opened.close()
 
