@@ -6,6 +6,7 @@ A period is half-open: ``start <= date < end``. ``2017Q2`` is 2017-04-01 <= date
 
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -90,6 +91,22 @@ class Period:
 
     def __str__(self) -> str:
         return self.name
+
+    def slices(self, count: int) -> list[Period]:
+        """The period cut into ``count`` consecutive date ranges of whole days, as equal as days
+        allow (fewer when it has fewer days): the partitions of a batch that separate tasks
+        evaluate and one merges (issue 14). Together they cover the period exactly, without
+        overlap; each is named as a range (``2017-04-01/2017-05-01``), which :meth:`parse` reads.
+        """
+        if isinstance(count, bool) or not isinstance(count, int) or count < 1:
+            raise PeriodError(f"a period is cut into a whole number >= 1 of slices, not {count!r}")
+        days = (self.end - self.start).days
+        count = min(count, days)
+        bounds = [self.start + timedelta(days=days * index // count) for index in range(count + 1)]
+        return [
+            Period(start, end, f"{start.isoformat()}/{end.isoformat()}")
+            for start, end in itertools.pairwise(bounds)
+        ]
 
 
 def parse_periods(texts: list[str] | tuple[str, ...]) -> list[Period]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from datetime import date
 
 import pytest
@@ -52,3 +53,28 @@ def test_a_period_listed_twice_is_refused() -> None:
 def test_a_non_string_period_is_refused() -> None:
     with pytest.raises(PeriodError, match="not a string"):
         Period.parse(20172)
+
+
+@pytest.mark.parametrize(
+    ("period", "count", "expected"),
+    [
+        ("2017Q2", 3, ["2017-04-01/2017-05-01", "2017-05-01/2017-05-31", "2017-05-31/2017-07-01"]),
+        ("2017-05-03", 4, ["2017-05-03/2017-05-04"]),
+        ("2017-W05", 1, ["2017-01-30/2017-02-06"]),
+        ("2017-02", 2, ["2017-02-01/2017-02-15", "2017-02-15/2017-03-01"]),
+    ],
+)
+def test_a_period_cuts_into_consecutive_slices_of_whole_days(period, count, expected) -> None:
+    whole = Period.parse(period)
+    slices = whole.slices(count)
+    assert [s.name for s in slices] == expected
+    assert [Period.parse(s.name) for s in slices] == slices
+    assert slices[0].start == whole.start
+    assert slices[-1].end == whole.end
+    assert all(a.end == b.start for a, b in itertools.pairwise(slices))
+
+
+@pytest.mark.parametrize("count", [0, -1, 2.0, True, "3"])
+def test_a_bad_slice_count_is_refused(count) -> None:
+    with pytest.raises(PeriodError, match="whole number >= 1 of slices"):
+        Period.parse("2017Q2").slices(count)
