@@ -146,53 +146,82 @@ def binary_metrics(
     """
     y, p = _validated(y_true, proba)
     threshold = _validated_threshold(threshold)
-    n = y.size
     positives = int(np.count_nonzero(y))
-    negatives = n - positives
-
     predicted = p >= threshold
     tp = int(np.count_nonzero(predicted & y))
-    predicted_positives = int(np.count_nonzero(predicted))
-    fp = predicted_positives - tp
-    fn = positives - tp
-    tn = negatives - fp
+    fp = int(np.count_nonzero(predicted)) - tp
+    matrix = ConfusionMatrix(
+        true_positive=tp,
+        false_positive=fp,
+        true_negative=y.size - positives - fp,
+        false_negative=positives - tp,
+    )
+    undefined = undefined_reasons(matrix)
+    auc = None if "auc" in undefined else _roc_auc(y, p, positives)
+    return performance_metrics(
+        matrix,
+        threshold=threshold,
+        cost_matrix=cost_matrix,
+        auc=auc,
+        auc_bounds=None if auc is None else auc_interval(y, p, auc),
+        log_loss=None if "log_loss" in undefined else _log_loss(y, p),
+        lift=None if "lift" in undefined else _top_decile_lift(y, p, positives),
+        calibration_loss=_calibration_loss(y, p),
+    )
 
+
+def performance_metrics(
+    matrix: ConfusionMatrix,
+    *,
+    threshold: float,
+    cost_matrix: CostMatrix,
+    auc: float | None,
+    auc_bounds: tuple[float, float] | None,
+    log_loss: float | None,
+    lift: float | None,
+    calibration_loss: float,
+) -> PerformanceMetrics:
+    """The metrics of a batch from its confusion matrix and the metrics that need the scores.
+
+    Everything the confusion matrix defines (precision … cost-matrix gain, the rates, the Wilson
+    intervals, the undefined reasons and the AUC's note) is computed here, so that every path
+    that counts the same matrix (in memory, or merged from streaming summaries) reports the same
+    numbers. The caller passes the AUC, its interval, log loss and lift as None exactly where
+    :func:`undefined_reasons` says they are undefined.
+    """
+    tp, fp = matrix.true_positive, matrix.false_positive
+    tn, fn = matrix.true_negative, matrix.false_negative
+    positives, negatives = tp + fn, tn + fp
+    n = positives + negatives
     gain = (
         tp * cost_matrix.true_positive
         + tn * cost_matrix.true_negative
         + fp * cost_matrix.false_positive
         + fn * cost_matrix.false_negative
     ) / n
-
-    undefined = _undefined_reasons(positives, negatives, predicted_positives, n)
-    auc = None if "auc" in undefined else _roc_auc(y, p, positives)
+    undefined = undefined_reasons(matrix)
     intervals = {
         "accuracy": wilson_interval(tp + tn, n),
         "precision": wilson_interval(tp, tp + fp),
         "recall": wilson_interval(tp, tp + fn),
-        "auc": None if auc is None else auc_interval(y, p, auc),
-    }
-    values = {
-        "precision": tp / (tp + fp) if tp + fp else None,
-        "recall": tp / positives if positives else None,
-        "f1": 2 * tp / (2 * tp + fp + fn) if positives else None,
-        "mcc": None if "mcc" in undefined else _matthews(tp, fp, tn, fn),
-        "auc": auc,
-        "log_loss": None if "log_loss" in undefined else _log_loss(y, p),
-        "lift": _top_decile_lift(y, p, positives) if positives else None,
+        "auc": auc_bounds,
     }
     return PerformanceMetrics(
-        **values,
+        precision=tp / (tp + fp) if tp + fp else None,
+        recall=tp / positives if positives else None,
+        f1=2 * tp / (2 * tp + fp + fn) if positives else None,
         accuracy=(tp + tn) / n,
+        mcc=None if "mcc" in undefined else _matthews(tp, fp, tn, fn),
         hamming_loss=(fp + fn) / n,
         cost_matrix_gain=float(gain),
-        calibration_loss=_calibration_loss(y, p),
+        auc=auc,
+        log_loss=log_loss,
+        lift=lift,
+        calibration_loss=calibration_loss,
         threshold=threshold,
         positive_rate=positives / n,
-        predicted_positive_rate=predicted_positives / n,
-        confusion_matrix=ConfusionMatrix(
-            true_positive=tp, false_positive=fp, true_negative=tn, false_negative=fn
-        ),
+        predicted_positive_rate=(tp + fp) / n,
+        confusion_matrix=matrix,
         **{
             f"{name}_ci_{side}": bounds[index]
             for name, bounds in intervals.items()
@@ -204,10 +233,11 @@ def binary_metrics(
     )
 
 
-def _undefined_reasons(
-    positives: int, negatives: int, predicted_positives: int, n: int
-) -> dict[str, str]:
-    """Metric → why the batch cannot define it, for the metrics it cannot define."""
+def undefined_reasons(matrix: ConfusionMatrix) -> dict[str, str]:
+    """Metric → why a batch with this confusion matrix cannot define it, for those it cannot."""
+    positives = matrix.true_positive + matrix.false_negative
+    negatives = matrix.true_negative + matrix.false_positive
+    predicted_positives = matrix.true_positive + matrix.false_positive
     reasons: dict[str, str] = {}
     if predicted_positives == 0:
         reasons["precision"] = NO_PREDICTED_POSITIVE
@@ -218,7 +248,7 @@ def _undefined_reasons(
         reasons |= dict.fromkeys(("auc", "log_loss", "mcc"), one_class)
     elif predicted_positives == 0:
         reasons["mcc"] = NO_PREDICTED_POSITIVE
-    elif predicted_positives == n:
+    elif predicted_positives == positives + negatives:
         reasons["mcc"] = NO_PREDICTED_NEGATIVE
     return dict(sorted(reasons.items(), key=lambda item: _ORDER.index(item[0])))
 
@@ -284,9 +314,14 @@ def _roc_auc(y: np.ndarray, p: np.ndarray, positives: int) -> float:
 
 
 def _log_loss(y: np.ndarray, p: np.ndarray) -> float:
+    return float(-np.mean(log_likelihoods(y, p)))
+
+
+def log_likelihoods(y: np.ndarray, p: np.ndarray) -> np.ndarray:
+    """Each row's ln p (positive) or ln(1 − p) (negative), p clipped as the log loss clips it."""
     likelihood = np.where(y, p, 1.0 - p)
     np.clip(likelihood, LOG_LOSS_EPSILON, 1.0 - LOG_LOSS_EPSILON, out=likelihood)
-    return float(-np.mean(np.log(likelihood)))
+    return np.log(likelihood)
 
 
 def _top_decile_lift(y: np.ndarray, p: np.ndarray, positives: int) -> float:
@@ -303,11 +338,21 @@ def _top_decile_lift(y: np.ndarray, p: np.ndarray, positives: int) -> float:
 
 
 def _calibration_loss(y: np.ndarray, p: np.ndarray) -> float:
-    bins = np.minimum((p * CALIBRATION_BINS).astype(np.intp), CALIBRATION_BINS - 1)
+    bins = calibration_bins(p)
     predicted = np.bincount(bins, weights=p, minlength=CALIBRATION_BINS)
     observed = np.bincount(bins, weights=y, minlength=CALIBRATION_BINS)
+    return calibration_error(predicted, observed, y.size)
+
+
+def calibration_bins(p: np.ndarray) -> np.ndarray:
+    """Each probability's calibration bin ``[k/10, (k+1)/10)``, 1.0 in the last one."""
+    return np.minimum((p * CALIBRATION_BINS).astype(np.intp), CALIBRATION_BINS - 1)
+
+
+def calibration_error(predicted: np.ndarray, observed: np.ndarray, rows: int) -> float:
+    """The calibration loss from the sums of p and of y per calibration bin, over ``rows``."""
     # (n_bin / n)·|mean p − mean y| = |Σ p − Σ y| / n within each bin
-    return float(np.sum(np.abs(predicted - observed)) / y.size)
+    return float(np.sum(np.abs(predicted - observed)) / rows)
 
 
 def _matthews(tp: int, fp: int, tn: int, fn: int) -> float:

@@ -59,7 +59,11 @@ def test_merge_order_does_not_matter():
     left = parts[0].merge(parts[1]).merge(parts[2])
     right = parts[2].merge(parts[0].merge(parts[1]))
 
-    assert left.to_dict() == right.to_dict()
+    for part in ("positives", "negatives", "unlabelled", "calibration_positives"):
+        assert np.array_equal(getattr(left, part), getattr(right, part))
+    # float sums: the order of additions may change the last bits, nothing more
+    for part in ("log_likelihood", "calibration_scores"):
+        assert getattr(left, part) == pytest.approx(getattr(right, part), rel=1e-14)
 
 
 @pytest.mark.parametrize("threshold", [0.0, 0.25, 0.5, 0.7, 1.0])
@@ -108,6 +112,30 @@ def test_unlabelled_rows_count_for_the_predicted_positive_rate_only():
     matrix = summary.confusion()
     assert (matrix.true_positive, matrix.true_negative) == (1, 1)
     assert (matrix.false_positive, matrix.false_negative) == (0, 0)
+
+
+def test_log_loss_and_calibration_sums_of_the_labelled_rows():
+    scores, labels = _batch(50_000, seed=4)
+    scores[:50] = 0.0  # certain and partly wrong: clipped to 1e-15 as the log loss clips
+    scores[50:100] = 1.0
+    summary = _summarise(scores, labels, 0.3, chunks=5)
+    summary.update([0.05, 0.95, 1.0], [np.nan, None, np.nan])  # unlabelled: no sum moves
+    clipped = np.clip(np.where(labels == 1, scores, 1.0 - scores), 1e-15, 1.0 - 1e-15)
+    calibration_bin = np.minimum((scores * 10).astype(int), 9)
+
+    assert summary.log_likelihood == pytest.approx(
+        [np.log(clipped[labels == 0]).sum(), np.log(clipped[labels == 1]).sum()], rel=1e-12
+    )
+    assert summary.calibration_scores == pytest.approx(
+        np.bincount(calibration_bin, weights=scores, minlength=10), rel=1e-12
+    )
+    assert np.array_equal(
+        summary.calibration_positives, np.bincount(calibration_bin[labels == 1], minlength=10)
+    )
+    exact = binary_metrics(labels, scores, threshold=0.3, cost_matrix=COSTS)
+    assert -summary.log_likelihood.sum() / summary.labelled_rows == pytest.approx(
+        exact.log_loss, rel=1e-12
+    )
 
 
 def test_empty_chunks_change_nothing():
@@ -177,6 +205,14 @@ def test_round_trip_through_json():
         (lambda d: d.update(threshold=2.0), "threshold must lie in"),
         (lambda d: d.update(relative_bits=-1), "not a count"),
         (lambda d: d.update(positives="!!"), "cannot be decoded"),
+        (lambda d: d.update(version=1), "version 1, expected 'mes-score-summary' version 2"),
+        (lambda d: d.pop("log_likelihood"), "'log_likelihood' is missing"),
+        (lambda d: d.update(log_likelihood=[0.0]), "list of 2 numbers"),
+        (lambda d: d.update(log_likelihood=[-1.0, 0.5]), "log-likelihood sum is positive"),
+        (lambda d: d.update(log_likelihood=[0.0, float("nan")]), "not a finite number"),
+        (lambda d: d.update(calibration_scores=[-1.0] + [0.0] * 9), "sum of scores is negative"),
+        (lambda d: d.update(calibration_positives=[1.5] + [0] * 9), "not a count"),
+        (lambda d: d.update(calibration_positives=[1] + [0] * 9), "hold 1 positives, the score"),
         (
             lambda d: d.update(
                 positives=ScoreSummary.empty(0.5, uniform_bits=4).to_dict()["positives"]
