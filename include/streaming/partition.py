@@ -16,8 +16,11 @@ column statistics) is the next step of issue 14.
 
 from __future__ import annotations
 
+import json
+import os
 from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -79,6 +82,77 @@ class BatchSummary:
         )
         _check_two_classes(merged.label_values)
         return merged
+
+    def save(self, folder: str | os.PathLike[str]) -> Path:
+        """Write the summary into ``folder`` (created): ``summary.json`` and, with a sample,
+        ``sample.parquet`` (its rows and keys). What a partition's task hands to the merge."""
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        document = {
+            "format": _FORMAT,
+            "rows": self.rows,
+            "labelled": self.labelled,
+            "label_values": sorted(self.label_values, key=repr),
+            "scores": self.scores.to_dict(),
+            "numeric": [summary.to_dict() for summary in self.numeric.values()],
+            "categorical": [summary.to_dict() for summary in self.categorical.values()],
+            "probability": self.probability.to_dict(),
+            "sample": None
+            if self.sample is None
+            else {"size": self.sample.size, "seen": self.sample.seen},
+        }
+        if self.sample is not None and self.sample.rows is not None:
+            rows = self.sample.rows.reset_index(drop=True)
+            rows.assign(**{_KEY: self.sample.keys}).to_parquet(folder / "sample.parquet")
+        (folder / "summary.json").write_text(json.dumps(document, default=_plain))
+        return folder
+
+    @classmethod
+    def load(cls, folder: str | os.PathLike[str]) -> BatchSummary:
+        """The summary :meth:`save` wrote; DataValidationError when it is missing or damaged."""
+        folder = Path(folder)
+        try:
+            document = json.loads((folder / "summary.json").read_text())
+        except (OSError, ValueError) as exc:
+            raise DataValidationError(f"cannot read the batch summary in {folder}: {exc}") from None
+        if not isinstance(document, dict) or document.get("format") != _FORMAT:
+            raise DataValidationError(f"{folder / 'summary.json'} is not a batch summary")
+        try:
+            sample = None
+            if document["sample"] is not None:
+                sample = Reservoir(document["sample"]["size"], seed=None)
+                sample.seen = int(document["sample"]["seen"])
+                if (folder / "sample.parquet").exists():
+                    rows = pd.read_parquet(folder / "sample.parquet")
+                    sample.keys = rows.pop(_KEY).to_numpy()
+                    sample.rows = rows
+            numeric = [NumericSummary.from_dict(entry) for entry in document["numeric"]]
+            categorical = [CategorySummary.from_dict(entry) for entry in document["categorical"]]
+            return cls(
+                rows=int(document["rows"]),
+                labelled=int(document["labelled"]),
+                label_values=frozenset(document["label_values"]),
+                scores=ScoreSummary.from_dict(document["scores"]),
+                numeric={summary.name: summary for summary in numeric},
+                categorical={summary.name: summary for summary in categorical},
+                probability=NumericSummary.from_dict(document["probability"]),
+                sample=sample,
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise DataValidationError(
+                f"the batch summary in {folder} is damaged: {type(exc).__name__}: {exc}"
+            ) from None
+
+
+_FORMAT = "mes-batch-summary-1"
+_KEY = "__reservoir_key"
+
+
+def _plain(value: Any) -> Any:
+    """numpy scalars (label values) as JSON numbers."""
+    if isinstance(value, np.generic):
+        return value.item()
+    raise TypeError(f"{type(value).__name__} is not JSON")
 
 
 def empty_summary(model: SavedModel, config: MonitoringConfig, *, seed: Any) -> BatchSummary:

@@ -129,3 +129,31 @@ def test_summaries_of_other_features_do_not_merge(workspace, model) -> None:
         one.merge(other)
     with pytest.raises(ConfigurationError, match="no partition summary"):
         merge_summaries([])
+
+
+def test_a_summary_saved_and_loaded_merges_as_before(workspace, model, tmp_path) -> None:
+    parts, merged = partitioned(workspace, model)
+    loaded = [type(part).load(part.save(tmp_path / f"part-{i}")) for i, part in enumerate(parts)]
+    again = merge_summaries(loaded)
+
+    assert again.rows == merged.rows
+    assert again.label_values == merged.label_values
+    assert again.scores.confusion() == merged.scores.confusion()
+    for name, feature in again.numeric.items():
+        assert np.array_equal(feature.counts, merged.numeric[name].counts)
+    for name, feature in again.categorical.items():
+        assert feature.counts() == merged.categorical[name].counts()
+    pd.testing.assert_frame_equal(
+        again.sample.sample().reset_index(drop=True),
+        merged.sample.sample().reset_index(drop=True),
+    )
+
+
+def test_a_damaged_summary_is_refused(workspace, model, tmp_path) -> None:
+    parts, _ = partitioned(workspace, model)
+    folder = parts[0].save(tmp_path / "part")
+    (folder / "summary.json").write_text('{"format": "mes-batch-summary-1", "rows": 3}')
+    with pytest.raises(DataValidationError, match="is damaged"):
+        type(parts[0]).load(folder)
+    with pytest.raises(DataValidationError, match="cannot read the batch summary"):
+        type(parts[0]).load(tmp_path / "nowhere")
