@@ -48,7 +48,7 @@ def auc_interval(y: np.ndarray, p: np.ndarray, auc: float) -> tuple[float, float
     positives, negatives = p[y], p[~y]
     m, n = positives.size, negatives.size
     if m < 2 or n < 2:
-        variance = _hanley_mcneil_variance(auc, m, n)
+        variance = hanley_mcneil_variance(auc, m, n)
     else:
         combined = rankdata(np.concatenate((positives, negatives)))
         # each positive's placement: how many negatives it outranks (ties count one half)
@@ -59,7 +59,7 @@ def auc_interval(y: np.ndarray, p: np.ndarray, auc: float) -> tuple[float, float
     return max(0.0, auc - half), min(1.0, auc + half)
 
 
-def _hanley_mcneil_variance(auc: float, positives: int, negatives: int) -> float:
+def hanley_mcneil_variance(auc: float, positives: int, negatives: int) -> float:
     """Hanley and McNeil's (1982) variance of an AUC, from the AUC and the class sizes alone."""
     q1 = auc / (2 - auc)
     q2 = 2 * auc * auc / (1 + auc)

@@ -5,7 +5,8 @@ Streaming evaluation reads a batch in chunks and keeps only statistics that merg
 bounded, and a batch split into partitions (files, row groups, date slices) can be summarised by
 separate Airflow tasks whose partial results a final task merges into one evaluation. This
 package holds those statistics, each with ``update`` (a chunk), ``merge`` (associative and
-commutative) and, where it travels between tasks, ``to_dict``/``from_dict`` (JSON-safe):
+commutative: exactly for counts, up to rounding for sums of floats) and, where it travels between
+tasks, ``to_dict``/``from_dict`` (JSON-safe):
 
 - :mod:`~include.streaming.scores`: scores and labels per fine score bin; the confusion matrix at
   the threshold exactly, the ROC AUC within a bound computed from the summary.
@@ -15,9 +16,15 @@ commutative) and, where it travels between tasks, ``to_dict``/``from_dict`` (JSO
   Wasserstein distance (within stated bounds) from a reference and a current summary.
 - :mod:`~include.streaming.reservoir`: a uniform sample of fixed size, merged exactly.
 - :mod:`~include.streaming.encoding`: how arrays travel inside the JSON documents.
+- :mod:`~include.streaming.performance`: the realised performance metrics of a merged score
+  summary, the same ``PerformanceMetrics`` as ``binary_metrics``, exact or within stated bounds.
+- :mod:`~include.streaming.partition`: one partition of a batch (a slice of its days) read from
+  its row source chunk by chunk (``RowSource.chunks``), scored and summarised; the partitions'
+  summaries saved to a folder, loaded and merged.
 
-Nothing here is used by ``evaluate_quarter`` yet: a later change reads batches in chunks and
-wires these summaries into the evaluation and the reference profile.
+Nothing here is used by ``evaluate_quarter`` yet: what is left is the evaluation of a merged
+summary (drift, column statistics, the estimate, the quality gate), the reference profile built
+the same way, the mapped tasks, and the choice between this path and the in-memory one.
 
 Libraries: each chunk arrives as a pandas frame (from pyarrow's dataset scanner or a database
 cursor), and the per-chunk work is a sort, a ``searchsorted`` and a ``bincount`` in NumPy, the

@@ -28,7 +28,7 @@ import numpy as np
 
 from include.config import CostMatrix
 from include.errors import DataValidationError
-from include.evaluation.intervals import Z, _hanley_mcneil_variance
+from include.evaluation.intervals import Z, hanley_mcneil_variance
 from include.evaluation.metrics import (
     LIFT_FRACTION_DENOMINATOR,
     PerformanceMetrics,
@@ -108,7 +108,7 @@ def _auc_interval(summary: ScoreSummary, auc: AucEstimate) -> tuple[tuple[float,
     pos, neg = summary.positives, summary.negatives
     m, n = int(pos.sum()), int(neg.sum())
     if m < 2 or n < 2:
-        variance = _hanley_mcneil_variance(auc.value, m, n)
+        variance = hanley_mcneil_variance(auc.value, m, n)
         error = math.sqrt(2.0 * (m + n) * auc.bound / (m * n))
     else:
         filled = np.flatnonzero(pos + neg)
