@@ -30,6 +30,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 PIECE_ROWS = 1_000_000
+ROW_GROUP_ROWS = 100_000
 QUARTER = "2017Q4"
 
 
@@ -143,7 +144,9 @@ def _prepare(args) -> dict:
             n_merchants=min(5_000, max(300, args.rows // 20)),
             seed=2017 + piece,
         )
-        prepare_transactions(tables).to_parquet(data / f"piece-{piece:03d}.parquet")
+        # row groups of 100,000 rows: what the scanner reads at a time
+        prepared = prepare_transactions(tables)
+        prepared.to_parquet(data / f"piece-{piece:03d}.parquet", row_group_size=ROW_GROUP_ROWS)
         written, piece = written + rows, piece + 1
     return {"rows": written}
 

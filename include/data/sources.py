@@ -205,7 +205,7 @@ class ParquetRows:
         columns: Sequence[str] | None = None,
         rows: int = CHUNK_ROWS,
     ) -> Iterator[pd.DataFrame]:
-        scanner, wanted, filtered = self._scanner(period, columns, chunk_rows(rows))
+        scanner, wanted, filtered = self._scanner(period, columns, chunk_rows(rows), bounded=True)
         where = self.describe()
         try:
             for batch in scanner.to_batches():
@@ -216,7 +216,12 @@ class ParquetRows:
             raise DataValidationError(f"cannot read {where}: {exc}") from None
 
     def _scanner(
-        self, period: Period | None, columns: Sequence[str] | None, rows: int = CHUNK_ROWS
+        self,
+        period: Period | None,
+        columns: Sequence[str] | None,
+        rows: int = CHUNK_ROWS,
+        *,
+        bounded: bool = False,
     ) -> tuple[ds.Scanner, list[str] | None, bool]:
         """(the scanner of the columns to load, the columns to return, whether the scanner keeps
         the period): the period goes to Parquet when the date column holds dates or timestamps."""
@@ -229,7 +234,10 @@ class ParquetRows:
             field = dataset.schema.field(self.date_column)
             if pa.types.is_timestamp(field.type) or pa.types.is_date(field.type):
                 row_filter = _arrow_period_filter(field, period)
-        scanner = dataset.scanner(columns=load, filter=row_filter, batch_size=rows)
+        # Reading ahead buffers batches and files beyond the one being consumed: for chunks,
+        # one of each, so that memory stays about a row group and a chunk.
+        readahead = {"batch_readahead": 1, "fragment_readahead": 1} if bounded else {}
+        scanner = dataset.scanner(columns=load, filter=row_filter, batch_size=rows, **readahead)
         return scanner, wanted, row_filter is not None
 
     def _files(self) -> list[Path]:
