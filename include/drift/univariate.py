@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -52,6 +52,8 @@ __all__ = [
     "ReferenceProfile",
     "apply_rule",
     "build_reference_profile",
+    "categorical_drift",
+    "numeric_drift",
     "univariate_drift",
 ]
 
@@ -165,7 +167,9 @@ def univariate_drift(
     if len(current) == 0:
         raise EmptyBatchError("the current batch has no rows: there is no drift to measure")
     measured = [_numeric_drift(f, current[f.name]) for f in profile.numeric]
-    measured += [_categorical_drift(f, current[f.name], rule) for f in profile.categorical]
+    measured += [
+        categorical_drift(f, count_categories(current[f.name]), rule) for f in profile.categorical
+    ]
     return apply_rule(measured, rule)
 
 
@@ -182,13 +186,14 @@ def apply_rule(measured: list[FeatureDrift], rule: DriftRule) -> list[FeatureDri
     ]
 
 
-def _missing_test(reference_missing: int, reference_rows: int, series: pd.Series) -> dict:
+def _missing_test(
+    reference_missing: int, reference_rows: int, current_missing: int, current_rows: int
+) -> dict:
     """The missing share's change: difference, Cohen's h and the two-proportion p-value (None
     when neither side has a missing value, or both have only: nothing to test, and nothing to
     count in the multiple-testing correction)."""
-    current_missing = int(series.isna().sum())
-    test = two_proportions(reference_missing, reference_rows, current_missing, len(series))
-    nothing_to_test = reference_missing + current_missing in (0, reference_rows + len(series))
+    test = two_proportions(reference_missing, reference_rows, current_missing, current_rows)
+    nothing_to_test = reference_missing + current_missing in (0, reference_rows + current_rows)
     return {
         "missing_share_change": test.difference,
         "missing_effect_size": test.cohens_h,
@@ -196,58 +201,96 @@ def _missing_test(reference_missing: int, reference_rows: int, series: pd.Series
     }
 
 
+class DistributionComparison(NamedTuple):
+    """The statistics comparing a numeric feature's finite values on both sides."""
+
+    ks_statistic: float
+    ks_pvalue: float
+    wasserstein: float
+    psi: float
+
+
 def _numeric_drift(reference: NumericReference, series: pd.Series) -> FeatureDrift:
     column = read_numeric(series, reference.name)
     ref, cur = reference.values, column.values
+    comparison = None
+    if ref.size and cur.size:
+        ecdf = joint_ecdf(ref, cur)  # merged once, read by both the KS test and the distance
+        ks = ks_two_sample(ref, cur, ecdf=ecdf)
+        wasserstein = wasserstein_distance(ref, cur, ecdf=ecdf)
+        comparison = DistributionComparison(
+            ks.statistic, ks.pvalue, wasserstein, decile_psi(ref, cur)[0]
+        )
+    return numeric_drift(
+        reference,
+        rows=column.rows,
+        missing=column.missing,
+        infinite=column.infinite,
+        histogram_shares=bin_shares(cur, reference.histogram_edges) if cur.size else None,
+        comparison=comparison,
+    )
+
+
+def numeric_drift(
+    reference: NumericReference,
+    *,
+    rows: int,
+    missing: int,
+    infinite: int,
+    histogram_shares: np.ndarray | None,
+    comparison: DistributionComparison | None,
+) -> FeatureDrift:
+    """A numeric feature's drift, before the rule, from what is known of the current batch: its
+    row, missing and infinite counts, the shares of its finite values in the reference's display
+    bins and the statistics comparing them with the reference's (both None when a side holds no
+    finite value). Shared with the streaming path (:mod:`include.streaming.drift`), which reads
+    all of it off summaries."""
     common: dict[str, Any] = {
         "feature": reference.name,
         "kind": "numeric",
         "reference_rows": reference.rows,
-        "current_rows": column.rows,
+        "current_rows": rows,
         "reference_missing_share": reference.missing / reference.rows,
-        "current_missing_share": column.missing / column.rows,
+        "current_missing_share": missing / rows,
         "reference_infinite": reference.infinite,
-        "current_infinite": column.infinite,
-        "histogram": _numeric_histogram(reference, cur),
-        **_missing_test(reference.missing, reference.rows, series),
+        "current_infinite": infinite,
+        "histogram": _numeric_histogram(reference, histogram_shares),
+        **_missing_test(reference.missing, reference.rows, missing, rows),
     }
-    empty = [
-        side for side, values in (("reference", ref), ("current batch", cur)) if not values.size
-    ]
-    if empty:
+    finite = (("reference", reference.values.size), ("current batch", rows - missing - infinite))
+    empty = [side for side, size in finite if not size]
+    if bool(empty) != (comparison is None):
+        raise ValueError("a comparison is given exactly when both sides hold finite values")
+    if comparison is None:
         return FeatureDrift(
             **common,
             note=f"no finite value in the {' nor in the '.join(empty)} (all missing or "
             "infinite): the distribution cannot be compared; its missing share can",
         )
-    ecdf = joint_ecdf(ref, cur)  # merged once, read by both the KS test and the distance
-    ks = ks_two_sample(ref, cur, ecdf=ecdf)
-    wasserstein = wasserstein_distance(ref, cur, ecdf=ecdf)
-    psi, _ = decile_psi(ref, cur)
-    spread = reference_spread(ref)
+    spread = reference_spread(reference.values)
     notes = []
-    if ref[0] == ref[-1]:
+    if reference.values[0] == reference.values[-1]:
         notes.append(
             "the reference holds a single value, so the deciles collapse to one edge and any "
             "change of value is material"
         )
     return FeatureDrift(
         **common,
-        ks_statistic=ks.statistic,
-        ks_pvalue=ks.pvalue,
-        wasserstein=wasserstein,
-        psi=psi,
-        effect_size=None if spread is None else wasserstein / spread[0],
+        **comparison._asdict(),
+        effect_size=None if spread is None else comparison.wasserstein / spread[0],
         effect_size_measure="wasserstein / reference "
         + ("spread (constant)" if spread is None else spread[1]),
         note="; ".join(notes) or None,
     )
 
 
-def _categorical_drift(
-    reference: CategoricalReference, series: pd.Series, rule: DriftRule
+def categorical_drift(
+    reference: CategoricalReference, current_counts: Mapping[str, int], rule: DriftRule
 ) -> FeatureDrift:
-    current_counts = count_categories(series)
+    """A categorical feature's drift, before the rule, from the current batch's rows per
+    category (``count_categories``: most frequent first, missing values ``(missing)``). Shared
+    with the streaming path, whose category summaries hold these counts exactly."""
+    rows = sum(current_counts.values())
     reference_counts = dict(zip(reference.categories, reference.counts, strict=True))
     new = [c for c in current_counts if c not in reference_counts]  # most frequent first
     categories = [*reference.categories, *new]
@@ -265,15 +308,16 @@ def _categorical_drift(
     notes = []
     if len(categories) == 1:
         notes.append("a single category on both sides: there is nothing to compare")
-    missing = MISSING_CATEGORY
+    reference_missing = reference_counts.get(MISSING_CATEGORY, 0)
+    current_missing = current_counts.get(MISSING_CATEGORY, 0)
     vanished = [c for c in reference.categories if c not in current_counts]
     return FeatureDrift(
         feature=reference.name,
         kind="categorical",
         reference_rows=reference.rows,
-        current_rows=len(series),
-        reference_missing_share=reference_counts.get(missing, 0) / reference.rows,
-        current_missing_share=current_counts.get(missing, 0) / len(series),
+        current_rows=rows,
+        reference_missing_share=reference_missing / reference.rows,
+        current_missing_share=current_missing / rows,
         chi2_statistic=chi2.statistic,
         chi2_pvalue=chi2.pvalue,
         chi2_dof=chi2.dof,
@@ -283,24 +327,23 @@ def _categorical_drift(
         effect_size_measure="jensen-shannon distance",
         new_categories=tuple(new[:LISTED_CATEGORIES]),
         new_category_count=len(new),
-        new_share=sum(current_counts[c] for c in new) / len(series),
+        new_share=sum(current_counts[c] for c in new) / rows,
         vanished_categories=tuple(vanished[:LISTED_CATEGORIES]),
         histogram=_category_histogram(categories, ref / ref.sum(), cur / cur.sum()),
         note="; ".join(notes) or None,
-        **_missing_test(reference_counts.get(missing, 0), reference.rows, series),
+        **_missing_test(reference_missing, reference.rows, current_missing, rows),
     )
 
 
-def _numeric_histogram(reference: NumericReference, current: np.ndarray) -> dict | None:
-    """Shares of the finite values in the reference's display bins (None without any)."""
+def _numeric_histogram(reference: NumericReference, current: np.ndarray | None) -> dict | None:
+    """Shares of the finite values in the reference's display bins (None without any), given
+    the current batch's shares (None without any finite value)."""
     if not reference.values.size:
         return None
     return {
         "edges": [-math.inf, *reference.histogram_edges.tolist(), math.inf],
         "reference": reference.histogram_shares.tolist(),
-        "current": bin_shares(current, reference.histogram_edges).tolist()
-        if current.size
-        else None,
+        "current": None if current is None else current.tolist(),
     }
 
 
