@@ -18,13 +18,17 @@ tasks, ``to_dict``/``from_dict`` (JSON-safe):
 - :mod:`~include.streaming.encoding`: how arrays travel inside the JSON documents.
 - :mod:`~include.streaming.performance`: the realised performance metrics of a merged score
   summary, the same ``PerformanceMetrics`` as ``binary_metrics``, exact or within stated bounds.
+- :mod:`~include.streaming.drift`: the per-feature drift (``FeatureDrift``, as
+  ``univariate_drift``) of a batch's summaries against the reference profile, exact or within
+  stated bounds, with the flags the bounds leave in doubt.
 - :mod:`~include.streaming.partition`: one partition of a batch (a slice of its days) read from
   its row source chunk by chunk (``RowSource.chunks``), scored and summarised; the partitions'
   summaries saved to a folder, loaded and merged.
 
-Nothing here is used by ``evaluate_quarter`` yet: what is left is the evaluation of a merged
-summary (drift, column statistics, the estimate, the quality gate), the reference profile built
-the same way, the mapped tasks, and the choice between this path and the in-memory one.
+Nothing here is used by ``evaluate_quarter`` yet: what is left is the rest of the evaluation of a
+merged summary (the domain classifier on the sample, prediction drift, column statistics, the
+estimate, the quality gate), the reference profile built the same way, the mapped tasks, and the
+choice between this path and the in-memory one.
 
 Libraries: each chunk arrives as a pandas frame (from pyarrow's dataset scanner or a database
 cursor), and the per-chunk work is a sort, a ``searchsorted`` and a ``bincount`` in NumPy, the
