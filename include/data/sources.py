@@ -234,10 +234,20 @@ class ParquetRows:
             field = dataset.schema.field(self.date_column)
             if pa.types.is_timestamp(field.type) or pa.types.is_date(field.type):
                 row_filter = _arrow_period_filter(field, period)
-        # Reading ahead buffers batches and files beyond the one being consumed: for chunks,
-        # one of each, so that memory stays about a row group and a chunk.
-        readahead = {"batch_readahead": 1, "fragment_readahead": 1} if bounded else {}
-        scanner = dataset.scanner(columns=load, filter=row_filter, batch_size=rows, **readahead)
+        # Reading ahead buffers batches and files beyond the one being consumed, and pre-buffering
+        # reads a file's column chunks in large coalesced reads: for chunks, one batch and one
+        # file ahead and no pre-buffering (2,000,000 rows read by pyarrow alone: 110 MiB less).
+        bounded_options = {
+            "batch_readahead": 1,
+            "fragment_readahead": 1,
+            "fragment_scan_options": ds.ParquetFragmentScanOptions(pre_buffer=False),
+        }
+        scanner = dataset.scanner(
+            columns=load,
+            filter=row_filter,
+            batch_size=rows,
+            **(bounded_options if bounded else {}),
+        )
         return scanner, wanted, row_filter is not None
 
     def _files(self) -> list[Path]:
