@@ -65,3 +65,16 @@ def copied_workspace(template: Path, folder: Path, config) -> Workspace:
     for part in ("datasets", "models"):
         shutil.copytree(template / part, folder / part)
     return sqlite_workspace(folder, config)
+
+
+def trained_template(folder: Path, config, *, rows: int = 3_000, **generate) -> Path:
+    """``folder`` holding the tutorial's data (``rows`` a quarter; ``generate``: more arguments
+    of ``generate_tutorial_data``, e.g. ``label_delay_days``) and the Q1 model trained on it,
+    for :func:`copied_workspace`."""
+    made = sqlite_workspace(folder, config)
+    try:
+        generate_tutorial_data(made.datasets, transactions_per_quarter=rows, **generate)
+        train(made)
+    finally:
+        made.close()
+    return folder

@@ -15,8 +15,8 @@ from include.config import parse_config
 from include.mes.records import EvaluationSummary
 from include.periods import Period
 from include.relabel import LabelCount, count_labels, periods_to_recheck, previous_periods, recheck
-from include.workflow import Workspace, evaluate_quarter, generate_tutorial_data, train
-from tests.support.tutorial_mes import copied_workspace, sqlite_workspace
+from include.workflow import Workspace, evaluate_quarter, generate_tutorial_data
+from tests.support.tutorial_mes import copied_workspace, trained_template
 
 ROWS = 3_000
 DELAY = 120  # days before 2018-01-01: from 2017-09-03 on, no label yet
@@ -25,11 +25,7 @@ DELAY = 120  # days before 2018-01-01: from 2017-09-03 on, no label yet
 @pytest.fixture(scope="module")
 def template(tmp_path_factory, tutorial_config) -> Path:
     folder = tmp_path_factory.mktemp("template")
-    made = sqlite_workspace(folder, tutorial_config)
-    generate_tutorial_data(made.datasets, transactions_per_quarter=ROWS, label_delay_days=DELAY)
-    train(made)
-    made.close()
-    return folder
+    return trained_template(folder, tutorial_config, rows=ROWS, label_delay_days=DELAY)
 
 
 @pytest.fixture

@@ -31,8 +31,8 @@ from include.evaluation.track_record import (
 from include.model.features import feature_frame
 from include.model.registry import load_model
 from include.periods import Period
-from include.workflow import Workspace, evaluate_quarter, generate_tutorial_data, train
-from tests.support.tutorial_mes import copied_workspace, sqlite_workspace
+from include.workflow import Workspace, evaluate_quarter
+from tests.support.tutorial_mes import copied_workspace, trained_template
 
 
 def landed(error: float, variance: float, period: str = "p") -> LandedEstimate:
@@ -162,12 +162,7 @@ ROWS = 3_000
 
 @pytest.fixture(scope="module")
 def template(tmp_path_factory, tutorial_config) -> Path:
-    folder = tmp_path_factory.mktemp("track-template")
-    made = sqlite_workspace(folder, tutorial_config)
-    generate_tutorial_data(made.datasets, transactions_per_quarter=ROWS)
-    train(made)
-    made.close()
-    return folder
+    return trained_template(tmp_path_factory.mktemp("track-template"), tutorial_config, rows=ROWS)
 
 
 @pytest.fixture

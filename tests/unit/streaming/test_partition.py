@@ -21,20 +21,14 @@ from include.streaming.partition import (
     summarise_chunks,
     summarise_partition,
 )
-from include.workflow import generate_tutorial_data, train
-from tests.support.tutorial_mes import copied_workspace, sqlite_workspace
+from tests.support.tutorial_mes import copied_workspace, trained_template
 
 Q2 = Period.parse("2017Q2")
 
 
 @pytest.fixture(scope="module")
 def template(tmp_path_factory, tutorial_config):
-    folder = tmp_path_factory.mktemp("partition-template")
-    made = sqlite_workspace(folder, tutorial_config)
-    generate_tutorial_data(made.datasets, transactions_per_quarter=3_000)
-    train(made)
-    made.close()
-    return folder
+    return trained_template(tmp_path_factory.mktemp("partition-template"), tutorial_config)
 
 
 @pytest.fixture
