@@ -12,11 +12,13 @@ value ``r_c``. The error ``d_c = r_c - e_c`` has variance ``V_c + τ²``, ``V_c`
 interval allowed (``(half-width / 1.96)²``, the track-record term that period already carried
 taken out) and ``τ²`` what it did not see. The method of moments of step 5 (DerSimonian and
 Laird, the mean error known to be zero) over the ``K`` most recent such periods gives
-``τ² = max(0, (Σ d_c²/V_c - K) / Σ 1/V_c)``, added to the variance of the next estimates. It is 0
-while the realised values fall where the intervals said (a calibration that holds keeps its
-intervals), and grows with the first period the estimate missed by more than its interval: the
-estimate itself is unchanged (its error is the track record's evidence, not something to
-subtract), only its interval widens to what the labels showed.
+``τ² = max(0, (Σ d_c²/V_c - K) / Σ 1/V_c)``, added to the variance of the next estimates. It is
+counted only when the errors are larger than the intervals allow beyond chance (``Σ d_c²/V_c``
+above the 95th percentile of a χ² with ``K`` degrees of freedom), and is 0 otherwise, so that a
+calibration that holds keeps its intervals rather than seeing them widened by noise; a period
+missed by far more than its interval is enough. The estimate itself is unchanged (its error is
+the track record's evidence, not something to subtract), only its interval widens to what the
+labels showed.
 
 Only periods before the one being estimated count, and only fully labelled ones (realised metrics
 from part of a batch are a sample of it, not its value).
@@ -29,6 +31,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Protocol
+
+from scipy.stats import chi2
 
 from include.evaluation.intervals import Z
 
@@ -44,6 +48,10 @@ and was replaced by a new model version does not weigh on it (versions are apart
 
 MIN_LABEL_SHARE = 0.999
 """A period counts once (nearly) all its rows are labelled."""
+
+SIGNIFICANCE = 0.05
+"""The errors widen the intervals only when ``Σ d²/V`` is beyond chance at this level (χ² with
+``K`` degrees of freedom): one period's error of 1.5 sd is no evidence against its interval."""
 
 
 @dataclass(frozen=True)
@@ -83,9 +91,9 @@ class TrackRecord:
             )
         return (
             "the estimates' intervals are widened by the track record of earlier periods whose "
-            "labels landed, where realised values fell further from the estimates than their "
-            f"intervals allowed: {', '.join(parts)}. The calibration does not hold as well as the "
-            "reference suggested (is the reference the model's own training rows?)"
+            "labels landed: their realised values fell further from the estimates than their "
+            f"intervals allow, beyond chance: {', '.join(parts)}. The calibration does not hold "
+            "as well as the reference suggested (is the reference the model's own training rows?)"
         )
 
 
@@ -93,12 +101,15 @@ NO_TRACK_RECORD = TrackRecord(variance={}, periods={})
 
 
 def extra_variance(landed: Iterable[LandedEstimate]) -> float:
-    """``τ²``: the variance of the errors beyond what the intervals allowed (0 when none)."""
-    weights = [(period.realised - period.estimated) ** 2 / period.variance for period in landed]
-    if not weights:
+    """``τ²``: the variance of the errors beyond what the intervals allowed; 0 when the errors
+    are within what chance gives (``Σ d²/V`` below its χ² critical value, see the module
+    docstring)."""
+    landed = list(landed)
+    statistic = sum((p.realised - p.estimated) ** 2 / p.variance for p in landed)
+    if not landed or chi2.sf(statistic, len(landed)) >= SIGNIFICANCE:
         return 0.0
     inverse = sum(1.0 / period.variance for period in landed)
-    return max(0.0, (sum(weights) - len(weights)) / inverse)
+    return max(0.0, (statistic - len(landed)) / inverse)
 
 
 def track_record(landed: Mapping[str, list[LandedEstimate]]) -> TrackRecord:

@@ -46,6 +46,17 @@ def test_no_extra_variance_while_the_errors_are_what_the_intervals_allowed() -> 
     assert track_record({"auc": periods}).describe() is None
 
 
+def test_errors_of_the_size_the_intervals_allow_seldom_widen_them() -> None:
+    # one period off by 1.5 sd (inside its interval) is no evidence; nor, mostly, is noise
+    assert extra_variance([landed(0.015, 1e-4)]) == 0.0
+    rng = np.random.default_rng(8)
+    widened = [
+        extra_variance([landed(float(e), 1e-4) for e in rng.normal(0.0, 0.01, 6)]) > 0
+        for _ in range(400)
+    ]
+    assert np.mean(widened) < 0.1  # 5 % by construction of the χ² test
+
+
 def test_the_extra_variance_is_what_the_errors_show_beyond_their_intervals() -> None:
     # equal variances: τ² = mean(d²) - V exactly
     periods = [landed(0.05, 1e-4), landed(-0.03, 1e-4), landed(0.04, 1e-4)]
