@@ -15,7 +15,7 @@ import pytest
 
 from include.evaluation import expected_metrics
 from include.evaluation.estimation import Calibration, fit_calibration
-from include.evaluation.expected_metrics import _moments
+from include.evaluation.expected_metrics import _CalibrationSpread, _moments
 
 TOLERANCE = 1e-9
 
@@ -40,29 +40,6 @@ def fitted() -> Calibration:
 
 
 # --- oracle 1: the row-by-row implementation expected_metrics replaced ---------------------------
-
-
-class _RowSpread:
-    def __init__(self, calibration: Calibration, s: np.ndarray) -> None:
-        knots = calibration.score
-        last = knots.size - 1
-        below = np.clip(np.searchsorted(knots, s, side="right") - 1, 0, last)
-        above = np.minimum(below + 1, last)
-        between = (s > knots[below]) & (below < last)
-        width = np.where(between, knots[above] - knots[below], 1.0)
-        self.share_above = np.where(between, (s - knots[below]) / width, 0.0)
-        self.below, self.above, self.knots = below, above, knots.size
-        r, m = calibration.probability, calibration.rows
-        self.rate_variance = r * (1.0 - r) / m
-
-    def per_knot(self, gradient: np.ndarray) -> np.ndarray:
-        upper = gradient * self.share_above
-        return np.bincount(self.below, weights=gradient - upper, minlength=self.knots) + (
-            np.bincount(self.above, weights=upper, minlength=self.knots)
-        )
-
-    def variance(self, gradient: np.ndarray) -> float:
-        return float(self.per_knot(gradient) ** 2 @ self.rate_variance)
 
 
 def _row_auc_and_gradient(s, p, variance):
@@ -97,7 +74,8 @@ def row_by_row(calibration: Calibration, s: np.ndarray, flagged: np.ndarray):
     n = s.size
     p = calibration.calibrated(s)
     variance = p * (1.0 - p)
-    spread = _RowSpread(calibration, s)
+    # the per-row spread the old code used; kept in the product for the calibration check
+    spread = _CalibrationSpread(calibration, s)
     k = float(np.count_nonzero(flagged))
     tp, fn = float(p[flagged].sum()), float(p[~flagged].sum())
     positives = tp + fn
