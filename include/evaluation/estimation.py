@@ -388,9 +388,15 @@ def estimate_for_version(
     return estimate_performance(calibration, scores, metadata["threshold"], predicted=predicted)
 
 
-def _estimate(calibration: Calibration, s: np.ndarray, flagged: np.ndarray) -> PerformanceEstimate:
-    """The estimates of a batch whose scores ``s`` come sorted."""
-    variances, untrusted, confusion = _moments(calibration, s, flagged)
+def _estimate(
+    calibration: Calibration,
+    s: np.ndarray,
+    flagged: np.ndarray,
+    weights: np.ndarray | None = None,
+) -> PerformanceEstimate:
+    """The estimates of a batch whose scores ``s`` come sorted; ``weights``: each score stands
+    for that many tied rows (``expected_metrics._moments``), None for one row each."""
+    variances, untrusted, confusion = _moments(calibration, s, flagged, weights)
     values: dict[str, float] = {}
     total: dict[str, float] = {}
     for metric in METRICS:
@@ -555,6 +561,14 @@ def _quality(s: np.ndarray, y: np.ndarray) -> dict[str, float]:
 
 def _untrusted_reason(calibration: Calibration, s: np.ndarray) -> str | None:
     """Why no metric of this batch can be estimated, or None."""
+    low, high = calibration.score_min, calibration.score_max
+    outside = int(np.count_nonzero((s < low) | (s > high)))
+    return _untrusted_for_counts(calibration, outside, s.size)
+
+
+def _untrusted_for_counts(calibration: Calibration, outside: int, size: int) -> str | None:
+    """:func:`_untrusted_reason` of a batch of ``size`` scores, ``outside`` of them outside the
+    reference's score range: all it reads of the scores."""
     rows, positives = calibration.reference_rows, calibration.reference_positives
     for count, kind in ((positives, "positive"), (rows - positives, "negative")):
         if count < MIN_REFERENCE_CLASS_ROWS:
@@ -574,13 +588,12 @@ def _untrusted_reason(calibration: Calibration, s: np.ndarray) -> str | None:
             "the scores do not rank the rows by their chance of being positive well enough"
         )
     low, high = calibration.score_min, calibration.score_max
-    outside = int(np.count_nonzero((s < low) | (s > high)))
     # 2/(m + 1): the chance that a row of the reference's own distribution falls outside its range
     chance = 2.0 / (rows + 1)
     limit = OUT_OF_RANGE_LIMIT + chance
-    if outside > limit * s.size and binom.sf(outside - 1, s.size, chance) < OUT_OF_RANGE_P_VALUE:
+    if outside > limit * size and binom.sf(outside - 1, size, chance) < OUT_OF_RANGE_P_VALUE:
         return (
-            f"{outside / s.size:.1%} of the batch's scores ({outside:,} of {s.size:,}) lie "
+            f"{outside / size:.1%} of the batch's scores ({outside:,} of {size:,}) lie "
             f"outside the reference's score range [{low:.4g}, {high:.4g}] (limit {limit:.1%}): "
             "the calibration knows nothing there; the model's scores have shifted since the "
             "reference"

@@ -34,15 +34,21 @@ MIN_EXPECTED_CLASS_ROWS = 3.0
 
 
 def _moments(
-    calibration: Calibration, s: np.ndarray, flagged: np.ndarray
+    calibration: Calibration,
+    s: np.ndarray,
+    flagged: np.ndarray,
+    weights: np.ndarray | None = None,
 ) -> tuple[dict[str, tuple[float, float]], dict[str, str], dict[str, float]]:
     """Each metric's estimate and variance (step 4), why some are not given, the expected counts.
 
     ``s`` comes sorted, ``flagged`` (the predicted positives) in the same order. The variance
-    leaves out step 5's drift term, which ``estimation._estimate`` adds.
+    leaves out step 5's drift term, which ``estimation._estimate`` adds. ``weights`` (whole
+    numbers ≥ 0, one per score) make score ``i`` stand for ``weights[i]`` rows tied at it: the
+    same results as ``np.repeat(s, weights)`` up to rounding (see :class:`_BatchSums`); None,
+    one row each, computed exactly as without the argument.
     """
-    n = s.size
-    sums = _BatchSums(calibration, s, flagged)
+    sums = _BatchSums(calibration, s, flagged, weights)
+    n = s.size if weights is None else sums.rows
     k = float(sums.flagged_rows)
     tp, fn = sums.p_flagged, sums.p_other
     positives = tp + fn
@@ -109,9 +115,19 @@ class _BatchSums:
     stay in the processor's cache. ``h = r + p`` (``r`` the row's rank from 0, the mean rank of
     its tie) is summed as ``h' + a``, ``h'`` the rank within the block (plus ``p``) and ``a`` the
     block's first row: ``Σ h²p = Σ h'²p + 2a Σ h'p + a² Σ p``, all terms positive.
+
+    With ``weights``, score ``i`` stands for ``weights[i]`` tied rows: every sum is weighted,
+    a row's rank is its tie's mean rank among all the rows the weights stand for, and the runs'
+    bounds count rows, not scores; no blocks (a weighted batch is a summary's bins, small).
     """
 
-    def __init__(self, calibration: Calibration, s: np.ndarray, flagged: np.ndarray) -> None:
+    def __init__(
+        self,
+        calibration: Calibration,
+        s: np.ndarray,
+        flagged: np.ndarray,
+        weights: np.ndarray | None = None,
+    ) -> None:
         knots, rates = calibration.score, calibration.probability
         count, n = knots.size, s.size
         self._n = n
@@ -128,6 +144,9 @@ class _BatchSums:
         self._run_knot = knots[self._lower]
         self._inverse_width = np.r_[0.0, 1.0 / width, 0.0]
         runs = count + 1
+        if weights is not None:
+            self._weighted(s, flagged, np.asarray(weights, dtype=np.float64))
+            return
         self._run_rows = np.diff(bounds).astype(np.float64)
         self._run_t = np.zeros(runs)  # Σ t per run
         self._run_flagged = np.zeros(runs)  # predicted positives per run
@@ -169,12 +188,55 @@ class _BatchSums:
                 start is not None and a >= start,
             )
         self.flagged_rows = (n - start) if start is not None else int(np.count_nonzero(flagged))
+        self.rows = n
+        self._finish()
+
+    def _finish(self) -> None:
         # Σ p(1 - p) as Σ p - Σ p²: no per-row variance is kept
         self._v_flagged = self.p_flagged - self._squared_flagged
         self._v_other = self.p_other - self._squared_other
         run_other = self._run_rows - self._run_flagged
         self._flagged_weights = self._knot_weights(self._run_flagged, self._run_flagged_t)
         self._other_weights = self._knot_weights(run_other, self._run_t - self._run_flagged_t)
+
+    def _weighted(self, s: np.ndarray, flagged: np.ndarray, w: np.ndarray) -> None:
+        """The sums when score ``i`` stands for ``w[i]`` tied rows, in one pass over the scores."""
+        runs = self._run_rows_of(np.diff(self._bounds))
+        t = s - self._run_knot[runs]
+        p = t * self._run_slope[runs] + self._run_rate[runs]
+        # a tie's rows (equal scores, whatever their weights) share their mean rank from 0
+        ends = np.r_[0.0, np.cumsum(w)]
+        starts = np.flatnonzero(np.r_[True, s[1:] != s[:-1]])
+        sizes = np.diff(np.r_[starts, s.size])
+        tie_rows = np.diff(ends[np.r_[starts, s.size]])
+        r = np.repeat(ends[starts] + 0.5 * (tie_rows - 1.0), sizes)
+        h = r + p
+        wf = np.where(flagged, w, 0.0)
+        wp, wfp, wop = w * p, wf * p, (w - wf) * p
+        size = self._run_rate.size
+        self._run_rows = np.bincount(runs, weights=w, minlength=size)
+        self._run_t = np.bincount(runs, weights=w * t, minlength=size)
+        self._run_flagged = np.bincount(runs, weights=wf, minlength=size)
+        self._run_flagged_t = np.bincount(runs, weights=wf * t, minlength=size)
+        self._run_ht = np.bincount(runs, weights=w * h * t, minlength=size)
+        self.p_flagged = float(wfp.sum())
+        self.p_other = float(wop.sum())
+        self._squared_flagged = _dot(wfp, p)
+        self._squared_other = _dot(wop, p)
+        self._rank_p = _dot(wp, r)
+        wph = wp * h
+        self._h2p = _dot(wph, h)
+        self._h2p2 = _dot(wph * p, h)
+        self._hp2 = _dot(wph, p)
+        self._bounds = ends[self._bounds]  # the runs' bounds, counted in rows
+        self._n = self.rows = float(ends[-1])
+        self.flagged_rows = float(wf.sum())
+        self._finish()
+
+    @staticmethod
+    def _run_rows_of(lengths: np.ndarray) -> np.ndarray:
+        """Each score's run, from the runs' lengths in scores."""
+        return np.repeat(np.arange(lengths.size), lengths)
 
     def _sweep(
         self,
