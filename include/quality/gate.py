@@ -42,7 +42,6 @@ from include.errors import ConfigurationError, DataValidationError, ModelIntegri
 from include.model.features import missing_labels
 from include.quality.usability import (
     closest_column,
-    examples,
     percent,
     plain,
     plural,
@@ -325,17 +324,25 @@ def _labelled_rows(batch: pd.DataFrame, config: MonitoringConfig) -> int:
 
 def _label_note(batch: pd.DataFrame, config: MonitoringConfig, labelled: int | None) -> str | None:
     """How much of the batch is labelled, when not all of it (None when all is, or unchecked)."""
-    if labelled is None or labelled == len(batch):
+    return label_note(len(batch), batch.iloc[:0], config, labelled)
+
+
+def label_note(
+    row_count: int, header: pd.DataFrame, config: MonitoringConfig, labelled: int | None
+) -> str | None:
+    """``_label_note`` of a batch of ``row_count`` rows whose columns are ``header``'s (a frame
+    of any rows, e.g. none), so that a batch read in chunks gets the same note."""
+    if labelled is None or labelled == row_count:
         return None
-    if config.label not in batch.columns:
-        close = closest_column(config.label, batch, config)
+    if config.label not in header.columns:
+        close = closest_column(config.label, header, config)
         hint = f" (did you mean {close!r}? rename the column or fix the configuration)"
         return f"no label column {config.label!r}: no row is labelled yet" + (hint if close else "")
     if not labelled:
-        return f"label {config.label!r} missing on all {len(batch):,} rows: not labelled yet"
+        return f"label {config.label!r} missing on all {row_count:,} rows: not labelled yet"
     return (
-        f"label {config.label!r} known on {plural(labelled, 'row')} of {len(batch):,} "
-        f"({percent(labelled / len(batch))}): the others are not labelled yet"
+        f"label {config.label!r} known on {plural(labelled, 'row')} of {row_count:,} "
+        f"({percent(labelled / row_count)}): the others are not labelled yet"
     )
 
 
@@ -520,41 +527,83 @@ def _finding(item: Any, frame: pd.DataFrame, expectations: ReferenceExpectations
     count = int(item.result.get("unexpected_count") or 0)
     share = float(item.result.get("unexpected_percent") or 0.0) / 100
     values = frame[column]
-    counted = f"{plural(count, 'value')} ({percent(share)})"
     if kind == _RANGE:
         bounds = expectations.numeric[column]
-        details = {
-            "expected_min": bounds.minimum,
-            "expected_max": bounds.maximum,
-            "observed_min": _finite_or_none(values.min()),
-            "observed_max": _finite_or_none(values.max()),
-            "below": int((values < bounds.minimum).sum()),
-            "above": int((values > bounds.maximum).sum()),
-        }
-        message = (
-            f"{column}: {counted} outside the reference range [{bounds.minimum:g}, "
-            f"{bounds.maximum:g}] ({details['below']:,} below, {details['above']:,} above); "
-            f"observed {values.min():g} to {values.max():g}"
+        return range_finding(
+            column,
+            count,
+            share,
+            bounds,
+            below=int((values < bounds.minimum).sum()),
+            above=int((values > bounds.maximum).sum()),
+            observed=(values.min(), values.max()),
         )
-    elif kind == _CATEGORIES:
+    if kind == _CATEGORIES:
         new = values[values.notna() & ~values.isin(expectations.categorical[column])]
         counts = new.value_counts().loc[lambda c: c > 0]
-        details = {
-            "new_categories": len(counts),
-            "examples": {str(k): int(v) for k, v in counts.head(_EXAMPLES).items()},
-        }
-        message = (
-            f"{column}: {counted} in {plural(len(counts), 'category', 'categories')} not seen "
-            f"in the reference, e.g. {examples(new)}"
-        )
-    else:
-        reference = expectations.missing_share.get(column, 0.0)
-        details = {"reference_share": reference}
-        message = (
-            f"{column}: {plural(count, 'missing value')} ({percent(share)}; the reference had "
-            f"{percent(reference)})"
-        )
-    return QualityFinding(column, kind, message, count, share, details)
+        return category_finding(column, count, share, len(counts), list(counts.items()))
+    return missing_finding(column, count, share, expectations.missing_share.get(column, 0.0))
+
+
+def range_finding(
+    column: str,
+    count: int,
+    share: float,
+    bounds: NumericRange,
+    *,
+    below: int,
+    above: int,
+    observed: tuple[Any, Any],
+) -> QualityFinding:
+    """The finding of values outside ``bounds``: ``observed`` is the column's smallest and
+    largest non-missing value (infinite ones included)."""
+    low, high = observed
+    details = {
+        "expected_min": bounds.minimum,
+        "expected_max": bounds.maximum,
+        "observed_min": _finite_or_none(low),
+        "observed_max": _finite_or_none(high),
+        "below": below,
+        "above": above,
+    }
+    message = (
+        f"{column}: {_counted(count, share)} outside the reference range [{bounds.minimum:g}, "
+        f"{bounds.maximum:g}] ({below:,} below, {above:,} above); observed {low:g} to {high:g}"
+    )
+    return QualityFinding(column, _RANGE, message, count, share, details)
+
+
+def category_finding(
+    column: str, count: int, share: float, new_categories: int, largest: list[tuple[Any, int]]
+) -> QualityFinding:
+    """The finding of values in categories the reference never showed: ``largest`` lists the
+    new categories with their rows, most rows first (ties in category order), as
+    ``value_counts`` does; the first few are the examples."""
+    shown = largest[:_EXAMPLES]
+    details = {
+        "new_categories": new_categories,
+        "examples": {str(k): int(v) for k, v in shown},
+    }
+    written = ", ".join(f"{plain(v)!r} ({plural(n, 'row')})" for v, n in shown)
+    message = (
+        f"{column}: {_counted(count, share)} in "
+        f"{plural(new_categories, 'category', 'categories')} not seen in the reference, "
+        f"e.g. {written}"
+    )
+    return QualityFinding(column, _CATEGORIES, message, count, share, details)
+
+
+def missing_finding(column: str, count: int, share: float, reference: float) -> QualityFinding:
+    """The finding of more missing values than the reference had (``reference``, its share)."""
+    message = (
+        f"{column}: {plural(count, 'missing value')} ({percent(share)}; the reference had "
+        f"{percent(reference)})"
+    )
+    return QualityFinding(column, _NOT_NULL, message, count, share, {"reference_share": reference})
+
+
+def _counted(count: int, share: float) -> str:
+    return f"{plural(count, 'value')} ({percent(share)})"
 
 
 def _optional_float(value: Any) -> float | None:
