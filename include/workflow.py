@@ -32,7 +32,7 @@ from include.data.storage import TUTORIAL_TABLES, DatasetStore, open_dataset_sto
 from include.drift.report import write_drift_report
 from include.errors import ConfigurationError, EmptyBatchError
 from include.evaluation.evaluate import Evaluation, evaluate_batch
-from include.evaluation.track_record import from_history
+from include.evaluation.track_record import TrackRecord, from_history
 from include.mes.store import ModelEvaluationStore
 from include.model.registry import (
     SavedModel,
@@ -47,6 +47,9 @@ from include.model.training import train_model
 from include.paths import mes_home
 from include.periods import Period
 from include.quality.gate import ReferenceExpectations, validate_batch
+from include.streaming.batch import read_batch
+from include.streaming.evaluate import evaluate_summary
+from include.streaming.partition import BatchSummary, merge_summaries, summarise_partition
 
 # The model of the fraud tutorial, whose data this project can generate.
 TUTORIAL_MODEL = "fraud_authorization"
@@ -223,16 +226,20 @@ def evaluate_quarter(
 ) -> tuple[str, Evaluation]:
     """Filter, validate, evaluate one period and store it; returns (evaluation id, evaluation).
 
-    Everything that can fail (a bad period, an empty batch, a broken batch, a tampered model)
-    fails before the store is touched; the store write itself is one transaction.
-    ``stage(name)`` wraps each step, for timing or logging.
+    A batch of at most ``streaming.memory_rows`` rows is evaluated in memory, exactly; a larger
+    one in chunks, in bounded memory (``include.streaming``). Everything that can fail (a bad
+    period, an empty batch, a broken batch, a tampered model) fails before the store is touched;
+    the store write itself is one transaction. ``stage(name)`` wraps each step, for timing or
+    logging.
     """
     config = workspace.config
     period = Period.parse(quarter)
     model = model or load_model(config, root=workspace.models)
     source = workspace.rows
     with stage("read"):
-        batch = source.read(period=period)
+        batch = read_batch(model, source, config, period, labelled=labelled)
+    if isinstance(batch, BatchSummary):
+        return _evaluate_summary(workspace, period, model, batch, labelled=labelled, stage=stage)
     if batch.empty:
         raise EmptyBatchError(
             f"no rows for {period} ({period.start} <= {config.date_column} < {period.end}) in "
@@ -241,12 +248,6 @@ def evaluate_quarter(
     with stage("quality gate"):
         expectations = ReferenceExpectations.from_dict(model.metadata["quality_expectations"])
         report = validate_batch(batch, expectations, config, check_label=labelled)
-    with stage("track record"):
-        # how the version's earlier estimates held up once their labels landed
-        track = from_history(
-            workspace.mes.summaries(config.store_name, model_version=model.version),
-            before=period.start,
-        )
     evaluation = evaluate_batch(
         model,
         batch,
@@ -254,9 +255,103 @@ def evaluate_quarter(
         period,
         labelled=labelled,
         quality=report.to_dict(),
-        track=track,
+        track=_track_record(workspace, model, period, stage),
         stage=stage,
     )
+    return _store(workspace, evaluation, stage), evaluation
+
+
+def summarise_slice(
+    workspace: Workspace,
+    quarter: str,
+    index: int,
+    count: int,
+    *,
+    model: SavedModel,
+    folder: str | os.PathLike[str],
+    labelled: bool = True,
+) -> Path:
+    """Summarise slice ``index`` of the period cut into ``count`` slices of days
+    (``Period.slices``) into ``folder``: one mapped task's share of a partitioned evaluation."""
+    config = workspace.config
+    parts = Period.parse(quarter).slices(count)
+    if not 0 <= index < len(parts):
+        raise ConfigurationError(
+            f"{quarter} has {len(parts)} slice(s) of days: there is no slice {index}"
+        )
+    summary = summarise_partition(
+        model,
+        workspace.rows,
+        config,
+        parts[index],
+        index=index,
+        labelled=labelled,
+        rows=config.streaming.chunk_rows,
+    )
+    return summary.save(folder)
+
+
+def evaluate_slices(
+    workspace: Workspace,
+    quarter: str,
+    folders: list[str | os.PathLike[str]],
+    *,
+    model: SavedModel,
+    labelled: bool = True,
+    stage: Callable[[str], AbstractContextManager] = lambda _name: nullcontext(),
+) -> tuple[str, Evaluation]:
+    """Merge the slices' summaries (:func:`summarise_slice`) into the period's evaluation and
+    store it, as :func:`evaluate_quarter` would have for the whole batch."""
+    period = Period.parse(quarter)
+    with stage("merge"):
+        summary = merge_summaries(BatchSummary.load(folder) for folder in folders)
+    return _evaluate_summary(
+        workspace, period, model, summary, labelled=labelled, partitions=len(folders), stage=stage
+    )
+
+
+def _evaluate_summary(
+    workspace: Workspace,
+    period: Period,
+    model: SavedModel,
+    summary: BatchSummary,
+    *,
+    labelled: bool,
+    partitions: int = 1,
+    stage: Callable[[str], AbstractContextManager],
+) -> tuple[str, Evaluation]:
+    evaluation, _bounds = evaluate_summary(
+        model,
+        summary,
+        workspace.config,
+        period,
+        labelled=labelled,
+        partitions=partitions,
+        track=_track_record(workspace, model, period, stage),
+        stage=stage,
+    )
+    return _store(workspace, evaluation, stage), evaluation
+
+
+def _track_record(
+    workspace: Workspace,
+    model: SavedModel,
+    period: Period,
+    stage: Callable[[str], AbstractContextManager],
+) -> TrackRecord:
+    """How the version's earlier estimates held up once their labels landed."""
+    with stage("track record"):
+        return from_history(
+            workspace.mes.summaries(workspace.config.store_name, model_version=model.version),
+            before=period.start,
+        )
+
+
+def _store(
+    workspace: Workspace, evaluation: Evaluation, stage: Callable[[str], AbstractContextManager]
+) -> str:
+    """Save the evaluation (one transaction) and write its drift report; its id."""
+    config = workspace.config
     with stage("store"):
         evaluation_id = workspace.mes.save(evaluation.to_record(config.store_name))
     if evaluation.drift is not None:
@@ -264,9 +359,9 @@ def evaluate_quarter(
             write_drift_report(
                 evaluation.drift.to_dict(),
                 workspace.report_path(evaluation),
-                title=f"Drift of {config.name} on {period} ({config.store_name})",
+                title=f"Drift of {config.name} on {evaluation.period} ({config.store_name})",
             )
-    return evaluation_id, evaluation
+    return evaluation_id
 
 
 def summarise(workspace: Workspace, evaluation_id: str, evaluation: Evaluation) -> dict:

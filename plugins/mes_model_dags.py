@@ -211,26 +211,66 @@ def build_monitor_dag(
         params=params,
     ) as dag:
 
-        @task(outlets=[asset])
-        def build_mes(params: dict | None = None, dag_run=None, outlet_events=None) -> dict:
-            """Evaluate the run's period into the model's store (the tutorial's *Build MES*)."""
+        def run_period(params: dict, dag_run) -> str:
             from include.scheduling import run_period
 
-            config = _load(config_path)
-            period = run_period(
-                config.cadence,
+            return run_period(
+                _load(config_path).cadence,
                 run_type=str(getattr(dag_run.run_type, "value", dag_run.run_type)),
                 requested=params.get(period_key),
                 logical_date=dag_run.logical_date,
                 data_interval_end=dag_run.data_interval_end,
                 run_after=dag_run.run_after,
-            )
-            built = _evaluate(config_path, period.name)
+            ).name
+
+        def announce(built: dict, outlet_events) -> dict:
             outlet_events[asset].extra = {
                 "evaluation_ids": [built["evaluation_id"]],
                 "periods": [built["quarter"]],
             }
             return built
+
+        if config.streaming.partitions == 1:
+
+            @task(outlets=[asset])
+            def build_mes(params: dict | None = None, dag_run=None, outlet_events=None) -> dict:
+                """Evaluate the run's period into the model's store (the tutorial's *Build
+                MES*)."""
+                return announce(_evaluate(config_path, run_period(params, dag_run)), outlet_events)
+
+            built = build_mes()
+        else:
+
+            @task
+            def plan_slices(params: dict | None = None, dag_run=None) -> dict:
+                """The run's period, the model version and a folder per slice of its days."""
+                from mes_slices import plan_slices
+
+                return plan_slices(config_path, run_period(params, dag_run), dag_run.run_id)
+
+            @task
+            def slice_folders(plan: dict) -> list[str]:
+                return plan["folders"]
+
+            @task
+            def summarise_slice(folder: str, plan: dict) -> str:
+                """Read one slice of the period in chunks and save its summary."""
+                from mes_slices import summarise_slice
+
+                return summarise_slice(config_path, plan, folder)
+
+            @task(outlets=[asset])
+            def build_mes(plan: dict, folders: list[str], outlet_events=None) -> dict:
+                """Merge the slices' summaries into the period's evaluation, into the store."""
+                from mes_slices import merge_slices
+
+                # One slice, not iteration (see publish in the recursive DAG).
+                done = list(folders[: len(folders)])
+                return announce(merge_slices(config_path, plan, done), outlet_events)
+
+            plan = plan_slices()
+            folders = summarise_slice.partial(plan=plan).expand(folder=slice_folders(plan))
+            built = build_mes(plan, folders)
 
         mes_warn = MESCheckOperator(
             task_id="mes_warn",
@@ -255,7 +295,6 @@ def build_monitor_dag(
                 outlet_events[relabelled].add(asset, extra=done)
             return done
 
-        built = build_mes()
         recheck_labels(built)
         warning = compose_warning(built)
         send_warning = WarningEmailOperator(

@@ -214,6 +214,33 @@ class LabelSettings(BaseModel):
     )
 
 
+class StreamingSettings(BaseModel):
+    """When a batch is evaluated in chunks, in bounded memory, and split over mapped tasks.
+
+    A batch of at most ``memory_rows`` rows is evaluated in memory, exactly; a larger one is read
+    ``chunk_rows`` at a time into mergeable summaries (``include.streaming``), so memory no longer
+    grows with the batch. With ``partitions`` above 1, the monitor DAG splits the period into
+    that many slices of days, summarised by mapped tasks (the Celery workers share them) and
+    merged by ``build_mes`` into one evaluation; each slice streams.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    memory_rows: int = Field(
+        1_000_000,
+        ge=0,
+        description="evaluate batches of up to this many rows in memory (exact); larger ones in "
+        "chunks",
+    )
+    chunk_rows: int = Field(250_000, ge=1_000, description="rows read at a time when streaming")
+    partitions: int = Field(
+        1,
+        ge=1,
+        le=366,
+        description="mapped tasks a period is split into (slices of its days) in the monitor DAG",
+    )
+
+
 class DriftSettings(BaseModel):
     """How drift is measured and when a feature is flagged (SPEC section 3).
 
@@ -303,6 +330,7 @@ class MonitoringConfig(BaseModel):
     cost_matrix: CostMatrix = CostMatrix()
     model: ModelSettings = ModelSettings()
     drift: DriftSettings = DriftSettings()
+    streaming: StreamingSettings = StreamingSettings()
 
     @field_validator("name", "store_name")
     @classmethod

@@ -289,20 +289,38 @@ NO_CALIBRATION_NOTE = NO_CALIBRATION
 
 def label_notes(labels: KnownLabels, batch: pd.DataFrame, config: MonitoringConfig) -> dict:
     """``partial_labels`` when some rows are not labelled yet, ``no_labels`` when none is."""
-    rows = len(labels.labelled)
-    if labels.count == rows:
+    return counted_label_notes(
+        labels.count,
+        len(labels.labelled),
+        column_present=labels.column_present,
+        columns=batch,
+        config=config,
+    )
+
+
+def counted_label_notes(
+    labelled: int,
+    rows: int,
+    *,
+    column_present: bool,
+    columns: pd.DataFrame,
+    config: MonitoringConfig,
+) -> dict:
+    """:func:`label_notes` from the counts: ``labelled`` of ``rows`` rows, whether the label
+    column was there, and a frame with the batch's columns (to suggest a misspelt label)."""
+    if labelled == rows:
         return {}
-    if labels.count:
+    if labelled:
         return {
             "partial_labels": (
-                f"realised metrics from {labels.count:,} of {rows:,} rows "
-                f"({percent(labels.share)}): the other rows are not labelled yet"
+                f"realised metrics from {labelled:,} of {rows:,} rows "
+                f"({percent(labelled / rows)}): the other rows are not labelled yet"
             )
         }
-    if labels.column_present:
+    if column_present:
         why = f"label {config.label!r} is missing on all {rows:,} rows"
     else:
-        close = closest_column(config.label, batch, config)
+        close = closest_column(config.label, columns, config)
         why = f"the batch has no label column {config.label!r}" + (
             f" (did you mean {close!r}?)" if close else ""
         )

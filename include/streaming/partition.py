@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +36,9 @@ from include.evaluation.evaluate import predict_proba, predicted_classes
 from include.model.features import PREDICTION_COLUMN, PROBABILITY_COLUMN, known_labels
 from include.model.registry import SavedModel
 from include.periods import Period
+from include.quality.gate import ReferenceExpectations
 from include.streaming.columns import CategorySummary, NumericSummary, reference_edges
+from include.streaming.quality import QualityTally
 from include.streaming.reservoir import Reservoir
 from include.streaming.scores import ScoreSummary
 
@@ -47,7 +49,7 @@ class BatchSummary:
 
     ``rows`` and ``labelled`` count rows and labelled rows; ``label_values`` the distinct label
     values seen (two classes at most across the whole batch, which no single chunk can check);
-    ``sample`` is None when the configuration keeps no sample (``sample_size: 0``).
+    ``sample`` is the uniform sample of rows the stored sample and the domain classifier read.
     """
 
     rows: int
@@ -58,6 +60,11 @@ class BatchSummary:
     categorical: dict[str, CategorySummary]
     probability: NumericSummary
     sample: Reservoir | None
+    # the predicted class at the model's threshold, as the in-memory prediction drift reads it
+    predicted: CategorySummary = field(default_factory=lambda: CategorySummary(PREDICTION_COLUMN))
+    # the quality gate's counts (None: not kept, e.g. a summary built without the gate)
+    quality: QualityTally | None = None
+    label_present: bool = False  # whether any chunk had the label column
 
     def merge(self, other: BatchSummary) -> BatchSummary:
         """The summary of both (a new one); ConfigurationError for summaries of other features."""
@@ -80,6 +87,9 @@ class BatchSummary:
             categorical={n: s.merge(other.categorical[n]) for n, s in self.categorical.items()},
             probability=self.probability.merge(other.probability),
             sample=None if self.sample is None else self.sample.merge(other.sample),
+            predicted=self.predicted.merge(other.predicted),
+            quality=_merged_quality(self.quality, other.quality),
+            label_present=self.label_present or other.label_present,
         )
         _check_two_classes(merged.label_values)
         return merged
@@ -101,6 +111,9 @@ class BatchSummary:
             "sample": None
             if self.sample is None
             else {"size": self.sample.size, "seen": self.sample.seen},
+            "predicted": self.predicted.to_dict(),
+            "quality": None if self.quality is None else self.quality.to_dict(),
+            "label_present": self.label_present,
         }
         if self.sample is not None and self.sample.rows is not None:
             rows = self.sample.rows.reset_index(drop=True)
@@ -138,6 +151,11 @@ class BatchSummary:
                 categorical={summary.name: summary for summary in categorical},
                 probability=NumericSummary.from_dict(document["probability"]),
                 sample=sample,
+                predicted=CategorySummary.from_dict(document["predicted"]),
+                quality=None
+                if document["quality"] is None
+                else QualityTally.from_dict(document["quality"]),
+                label_present=bool(document["label_present"]),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise DataValidationError(
@@ -145,7 +163,7 @@ class BatchSummary:
             ) from None
 
 
-_FORMAT = "mes-batch-summary-1"
+_FORMAT = "mes-batch-summary-2"
 _KEY = "__reservoir_key"
 
 
@@ -156,11 +174,17 @@ def _plain(value: Any) -> Any:
     raise TypeError(f"{type(value).__name__} is not JSON")
 
 
-def empty_summary(model: SavedModel, config: MonitoringConfig, *, seed: Any) -> BatchSummary:
+def empty_summary(
+    model: SavedModel, config: MonitoringConfig, *, seed: Any, labelled: bool = True
+) -> BatchSummary:
     """The summary of no rows for ``model``'s features, on its reference profiles' edges.
 
     ``seed`` seeds the sample's keys; partitions of one batch need distinct seeds, e.g.
-    ``(config.model.seed, partition_index)``.
+    ``(config.model.seed, partition_index)``. The sample keeps as many rows as the larger of
+    the stored sample (``sample_size``) and the domain classifier's (``drift.sample_size``),
+    so the classifier reads as many rows of a streamed batch as of one in memory. The quality
+    gate's counts are kept against the version's saved expectations (``labelled``: whether the
+    label is checked, as ``validate_batch``'s ``check_label``).
     """
     profile = model.feature_profile
     numeric = {
@@ -185,7 +209,12 @@ def empty_summary(model: SavedModel, config: MonitoringConfig, *, seed: Any) -> 
         probability=NumericSummary.empty(
             PROBABILITY_COLUMN, reference_edges(_probability(model.prediction_profile))
         ),
-        sample=Reservoir(config.sample_size, seed=seed) if config.sample_size else None,
+        sample=Reservoir(max(config.sample_size, config.drift.sample_size), seed=seed),
+        quality=QualityTally.empty(
+            ReferenceExpectations.from_dict(model.metadata["quality_expectations"]),
+            config,
+            check_label=labelled,
+        ),
     )
 
 
@@ -203,10 +232,13 @@ def summarise_chunks(
     errors the in-memory evaluation raises (DataValidationError for a label outside the two
     classes, non-numbers in a numeric feature, scores outside [0, 1]).
     """
-    summary = empty_summary(model, config, seed=seed)
+    summary = empty_summary(model, config, seed=seed, labelled=labelled)
     for chunk in chunks:
         if chunk.empty:
             continue
+        # the gate first: a chunk it finds unusable raises before anything is counted
+        summary.quality.update(chunk)
+        summary.label_present = summary.label_present or config.label in chunk.columns
         proba = predict_proba(model, chunk, config)
         labels = known_labels(chunk, config) if labelled else None
         if labels is not None and labels.count:
@@ -225,6 +257,7 @@ def summarise_chunks(
         for name, feature in summary.categorical.items():
             feature.update(chunk[name])
         summary.probability.update(pd.Series(proba))
+        summary.predicted.update(pd.Series((proba >= model.threshold).astype("int64")))
         if summary.sample is not None:
             rows = chunk.assign(
                 **{
@@ -265,6 +298,14 @@ def merge_summaries(summaries: Iterable[BatchSummary]) -> BatchSummary:
     if merged is None:
         raise ConfigurationError("no partition summary to merge")
     return merged
+
+
+def _merged_quality(one: QualityTally | None, other: QualityTally | None) -> QualityTally | None:
+    if one is None or other is None:
+        if one is not other:
+            raise ConfigurationError("cannot merge a summary with quality counts and one without")
+        return None
+    return one.merge(other)
 
 
 def _probability(profile: ReferenceProfile):

@@ -100,17 +100,24 @@ def test_an_unlabelled_read_counts_every_row_unlabelled(workspace, model) -> Non
     assert int(merged.scores.unlabelled.sum()) == merged.rows
 
 
-def test_three_label_values_across_partitions_are_refused(workspace, model) -> None:
+def test_a_label_outside_the_classes_is_refused_in_its_chunk(workspace, model) -> None:
     config = workspace.config
     batch = workspace.rows.read(period=Q2)
     first, second = batch.iloc[:1000].copy(), batch.iloc[1000:2000].copy()
     second[config.label] = second[config.label].replace({0: 2})  # each chunk has two values
+    with pytest.raises(DataValidationError, match="outside the classes"):
+        summarise_chunks(model, [first, second], config, seed=1)
+
+
+def test_three_label_values_across_partitions_are_refused(workspace, model) -> None:
+    config = workspace.config
+    batch = workspace.rows.read(period=Q2)
+    first, second = batch.iloc[:1000].copy(), batch.iloc[1000:2000].copy()
     one = summarise_chunks(model, [first], config, seed=(1, 0))
     other = summarise_chunks(model, [second], config, seed=(1, 1))
+    other.label_values = other.label_values | {2}  # as a summary of another model's rows
     with pytest.raises(DataValidationError, match="takes 3 values across the batch"):
         one.merge(other)
-    with pytest.raises(DataValidationError, match="takes 3 values across the batch"):
-        summarise_chunks(model, [first, second], config, seed=1)
 
 
 def test_summaries_of_other_features_do_not_merge(workspace, model) -> None:
@@ -146,7 +153,7 @@ def test_a_summary_saved_and_loaded_merges_as_before(workspace, model, tmp_path)
 def test_a_damaged_summary_is_refused(workspace, model, tmp_path) -> None:
     parts, _ = partitioned(workspace, model)
     folder = parts[0].save(tmp_path / "part")
-    (folder / "summary.json").write_text('{"format": "mes-batch-summary-1", "rows": 3}')
+    (folder / "summary.json").write_text('{"format": "mes-batch-summary-2", "rows": 3}')
     with pytest.raises(DataValidationError, match="is damaged"):
         type(parts[0]).load(folder)
     with pytest.raises(DataValidationError, match="cannot read the batch summary"):

@@ -1,0 +1,98 @@
+"""The tasks of a partitioned evaluation: plan the slices, summarise each, merge into the MES.
+
+With ``streaming.partitions`` above 1 in a model's configuration, its monitor DAG evaluates the
+run's period as ``plan_slices`` (the period's slices of days and a folder for each under
+``$MES_HOME/partials``, which every worker of a deployment mounts), ``summarise_slice`` mapped
+over the slices (each reads its days in chunks and saves a summary; on Celery the workers share
+them) and ``build_mes``, which merges the summaries into one evaluation, stores it and removes
+the folders. Each function opens the model's workspace, as ``mes_model_dags._evaluate`` does.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+
+def _workspace(config_path: str | None):
+    from include.config import load_config
+    from mes_dag_defaults import open_workspace
+
+    return open_workspace(load_config(config_path))
+
+
+def partials_folder(store_name: str, period: str, run_id: str) -> Path:
+    """Where the slices of one run's period are summarised (shared by the workers)."""
+    from include.paths import mes_home
+
+    safe = [re.sub(r"[^A-Za-z0-9_.-]+", "_", part) for part in (store_name, period, run_id)]
+    return mes_home() / "partials" / safe[0] / safe[1] / safe[2]
+
+
+def plan_slices(config_path: str | None, period: str, run_id: str) -> dict:
+    """The model version (prepared as for any evaluation), the period and one folder per slice."""
+    from include.periods import Period
+    from include.workflow import prepare_project
+
+    workspace = _workspace(config_path)
+    try:
+        version = prepare_project(workspace).version
+        count = len(Period.parse(period).slices(workspace.config.streaming.partitions))
+        folder = partials_folder(workspace.config.store_name, period, run_id)
+    finally:
+        workspace.close()
+    return {
+        "period": period,
+        "model_version": version,
+        "folders": [str(folder / f"slice-{index:03d}") for index in range(count)],
+    }
+
+
+def summarise_slice(config_path: str | None, plan: dict, folder: str) -> str:
+    """Summarise the slice whose folder is ``folder`` (its index is in its name)."""
+    from include.model.registry import load_model
+    from include.workflow import summarise_slice as summarise
+
+    index = plan["folders"].index(folder)
+    workspace = _workspace(config_path)
+    try:
+        model = load_model(workspace.config, plan["model_version"], workspace.models)
+        shutil.rmtree(folder, ignore_errors=True)  # a retry starts from nothing
+        summarise(
+            workspace,
+            plan["period"],
+            index,
+            len(plan["folders"]),
+            model=model,
+            folder=folder,
+        )
+    finally:
+        workspace.close()
+    return folder
+
+
+def merge_slices(config_path: str | None, plan: dict, folders: list[str]) -> dict:
+    """Merge the slices' summaries into the period's evaluation, store it, remove the folders;
+    the run's summary of the evaluation (as ``_evaluate`` returns)."""
+    from include.model.registry import load_model
+    from include.workflow import evaluate_slices, summarise
+
+    if sorted(folders) != sorted(plan["folders"]):
+        raise RuntimeError(
+            f"the slices summarised ({len(folders)}) are not the slices planned "
+            f"({len(plan['folders'])}): run the DAG again"
+        )
+    workspace = _workspace(config_path)
+    try:
+        model = load_model(workspace.config, plan["model_version"], workspace.models)
+        evaluation_id, evaluation = evaluate_slices(
+            workspace, plan["period"], plan["folders"], model=model
+        )
+        built = summarise(workspace, evaluation_id, evaluation)
+        built = {**built, "model": workspace.config.name, "store": workspace.config.store_name}
+        built["partitions"] = len(folders)
+    finally:
+        workspace.close()
+    shutil.rmtree(Path(plan["folders"][0]).parent, ignore_errors=True)
+    return built
