@@ -59,7 +59,9 @@ def postgres_source(url: str, data: pd.DataFrame) -> PostgresRows:
     return PostgresRows(url, "chunked_rows", date_column="when")
 
 
-@pytest.fixture(params=["parquet file", "parquet folder", "csv", "postgresql", "dataset store"])
+@pytest.fixture(
+    params=["parquet file", "parquet folder", "hive folder", "csv", "postgresql", "dataset store"]
+)
 def source(request, tmp_path: Path) -> RowSource:
     data = frame()
     kind = request.param
@@ -71,6 +73,13 @@ def source(request, tmp_path: Path) -> RowSource:
         folder.mkdir()
         for month, rows in data.groupby(data["when"].dt.month):
             rows.to_parquet(folder / f"2017-{month:02d}.parquet")
+        return ParquetRows(folder, date_column="when")
+    if kind == "hive folder":
+        # month=1/part.parquet ...: the month is a column of the dataset, read from the path
+        folder = tmp_path / "hive"
+        for month, rows in data.groupby(data["when"].dt.month):
+            (folder / f"month={month}").mkdir(parents=True)
+            rows.to_parquet(folder / f"month={month}" / "part.parquet", row_group_size=300)
         return ParquetRows(folder, date_column="when")
     if kind == "csv":
         data.assign(when=data["when"].dt.strftime("%Y-%m-%d %H:%M:%S")).to_csv(
