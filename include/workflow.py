@@ -8,6 +8,7 @@ else the embedded SQLite file). Airflow tasks build the same workspace from thei
 
 from __future__ import annotations
 
+import logging
 import math
 import os
 from collections.abc import Callable
@@ -47,7 +48,7 @@ from include.model.training import train_model
 from include.paths import mes_home
 from include.periods import Period
 from include.quality.gate import ReferenceExpectations, validate_batch
-from include.streaming.batch import read_batch
+from include.streaming.batch import read_batch, read_reference
 from include.streaming.evaluate import evaluate_summary
 from include.streaming.partition import BatchSummary, merge_summaries, summarise_partition
 
@@ -149,7 +150,9 @@ def generate_tutorial_data(
 def train(workspace: Workspace) -> SavedModel:
     """Train on the reference period, save the version, and return it loaded and verified."""
     config = workspace.config
-    data = workspace.rows.read(period=config.reference)
+    data, sampled = read_reference(workspace.rows, config, config.reference)
+    if sampled:
+        logging.getLogger(__name__).info("training %s on %s", config.name, sampled)
     trained = train_model(data, config)
     save_model(trained, workspace.models)
     return load_model(config, trained.metadata["version"], workspace.models)
@@ -206,14 +209,15 @@ def reference_rows(workspace: Workspace) -> tuple[pd.DataFrame, str]:
     if named is not None:
         return named.read(), f"reference dataset {named.describe()}"
     source = workspace.rows
-    rows = source.read(period=config.reference)
+    rows, sampled = read_reference(source, config, config.reference)
     if rows.empty:
         raise EmptyBatchError(
             f"no rows in the reference period {config.reference} ({config.reference.start} <= "
             f"{config.date_column} < {config.reference.end}) of {source.describe()}: set "
             "reference_period to a period your data covers, or name a reference_dataset"
         )
-    return rows, f"reference period {config.reference_period} of {source.describe()}"
+    description = f"reference period {config.reference_period} of {source.describe()}"
+    return rows, description + (f" ({sampled})" if sampled else "")
 
 
 def evaluate_quarter(

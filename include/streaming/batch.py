@@ -20,6 +20,11 @@ from include.data.sources import RowSource
 from include.model.registry import SavedModel
 from include.periods import Period
 from include.streaming.partition import BatchSummary, summarise_chunks
+from include.streaming.reservoir import Reservoir
+
+MIN_REFERENCE_ROWS = 100_000
+"""A reference is sampled to ``max(streaming.memory_rows, this)`` rows at the fewest: a
+configuration that streams every batch (``memory_rows: 0``) still profiles a real reference."""
 
 
 def read_batch(
@@ -51,6 +56,41 @@ def read_batch(
         return held[0]
     held.clear()
     return source.read(period=period)
+
+
+def read_reference(
+    source: RowSource, config: MonitoringConfig, period: Period
+) -> tuple[pd.DataFrame, str | None]:
+    """The rows of the reference ``period``, and None; or, when it holds more rows than
+    ``max(streaming.memory_rows, MIN_REFERENCE_ROWS)``, a uniform sample of that many (a
+    reservoir over its chunks, seeded by ``model.seed``, in date order) and a sentence saying so.
+
+    A model version is trained, profiled and calibrated once, on at most that many rows, so
+    registering a version of a model whose reference period holds 100 million rows takes the
+    memory of the limit, not of the period. Drift is then measured against the sample: the
+    statistics compare with the rows the profile holds, and say how many.
+    """
+    limit = max(config.streaming.memory_rows, MIN_REFERENCE_ROWS)
+    chunks = source.chunks(period=period, rows=config.streaming.chunk_rows)
+    held: list[pd.DataFrame] = []
+    total = 0
+    for chunk in chunks:
+        held.append(chunk)
+        total += len(chunk)
+        if total > limit:
+            sample = Reservoir(limit, seed=(config.model.seed, 2**31 - 1))
+            for part in _drain(held, chunks):
+                sample.update(part)
+            rows = sample.sample().sort_values(config.date_column, kind="stable")
+            note = (
+                f"a uniform sample of {limit:,} of the reference period's {sample.seen:,} rows "
+                "(streaming.memory_rows)"
+            )
+            return rows.reset_index(drop=True), note
+    if len(held) == 1:
+        return held[0], None
+    held.clear()
+    return source.read(period=period), None
 
 
 def _drain(held: list[pd.DataFrame], rest: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:

@@ -44,7 +44,7 @@ from include.evaluation.track_record import NO_TRACK_RECORD, TrackRecord
 from include.model.features import PREDICTION_COLUMN, PROBABILITY_COLUMN
 from include.model.registry import SavedModel
 from include.periods import Period
-from include.streaming.drift import FLAGS, summary_drift
+from include.streaming.drift import summary_drift
 from include.streaming.estimate import summary_estimate
 from include.streaming.partition import BatchSummary
 from include.streaming.performance import summary_metrics
@@ -139,8 +139,9 @@ def evaluate_summary(
     doubtful = in_doubt(bounds)
     if doubtful:
         notes["streamed_flags"] = (
-            "evaluated in chunks: within the bounds of the streamed statistics these flags could "
-            "go either way: " + ", ".join(doubtful)
+            "evaluated in chunks: within the bounds of the streamed statistics the drift flag of "
+            + ", ".join(doubtful)
+            + " could go either way (each is given as its estimate says)"
         )
     quality = summary.quality.report().to_dict() if summary.quality is not None else None
     evaluation = Evaluation(
@@ -163,13 +164,13 @@ def evaluate_summary(
 
 
 def in_doubt(bounds: Bounds) -> list[str]:
-    """``<flag>:<feature>`` for each flag the bounds leave undecided."""
+    """The features (and model outputs) whose ``drifted`` flag the bounds leave undecided: a
+    flag of the drift rule's steps (``pvalue_drifted``, ``material`` ...) in doubt while the
+    final flag is not changes nothing a reader sees, and is only in the bounds."""
     return [
-        f"{flag}:{part.split(':', 1)[1]}"
+        part.split(":", 1)[1]
         for part, fields in bounds.items()
-        if part.startswith(("drift:", "prediction:"))
-        for flag in FLAGS
-        if fields.get(flag)
+        if part.startswith(("drift:", "prediction:")) and fields.get("drifted")
     ]
 
 

@@ -60,6 +60,10 @@ def test_mes_config_points_at_the_configuration(tmp_path, monkeypatch) -> None:
         ({"unknown_setting": 1}, "unknown_setting"),
         ({"labels": {"recheck_periods": -1}}, "labels.recheck_periods"),
         ({"labels": {"recheck_period": 2}}, "labels.recheck_period"),
+        ({"streaming": {"partitions": 0}}, "streaming.partitions"),
+        ({"streaming": {"chunk_rows": 10}}, "streaming.chunk_rows"),
+        ({"streaming": {"memory_rows": "lots"}}, "streaming.memory_rows"),
+        ({"streaming": {"partition": 4}}, "streaming.partition"),
     ],
 )
 def test_a_wrong_setting_is_named_in_the_error(change: dict, message: str) -> None:

@@ -141,3 +141,49 @@ def test_a_broken_chunk_fails_before_anything_is_stored(template, tmp_path, tuto
         evaluate_quarter(workspace, "2017Q4")
     assert workspace.mes.summaries(workspace.config.store_name) == []
     workspace.close()
+
+
+def test_only_an_undecided_drift_flag_is_reported_in_doubt() -> None:
+    from include.streaming.evaluate import in_doubt
+
+    bounds = {
+        "performance": {"auc": 1e-5},
+        "drift:amount": {"ks_pvalue": 0.2, "pvalue_drifted": 1.0, "drifted": 1.0},
+        "drift:age": {"ks_pvalue": 0.1, "pvalue_drifted": 1.0},  # not material either way
+        "prediction:__probability__": {"drifted": 1.0},
+    }
+    assert in_doubt(bounds) == ["amount", "__probability__"]
+
+
+def test_a_reference_beyond_the_limit_is_sampled_uniformly(
+    template, tmp_path, tutorial_config, monkeypatch
+) -> None:
+    from include.periods import Period
+    from include.streaming import batch
+    from include.streaming.batch import read_reference
+    from include.workflow import train
+
+    monkeypatch.setattr(batch, "MIN_REFERENCE_ROWS", 500)
+    workspace = opened(template, tmp_path, tutorial_config, memory_rows=0, chunk_rows=1_000)
+    config = workspace.config
+    whole = workspace.rows.read(period=config.reference)
+    rows, note = read_reference(workspace.rows, config, config.reference)
+    again, _ = read_reference(workspace.rows, config, config.reference)
+
+    assert len(rows) == 500 < len(whole)
+    assert note == f"a uniform sample of 500 of the reference period's {len(whole):,} rows " + (
+        "(streaming.memory_rows)"
+    )
+    pd.testing.assert_frame_equal(rows, again)  # seeded: the same version every time
+    assert rows[config.date_column].is_monotonic_increasing
+    assert set(rows[config.id_column]) <= set(whole[config.id_column])
+    # every month of the quarter is in the sample, roughly in proportion
+    months = rows[config.date_column].dt.month.value_counts(normalize=True)
+    expected = whole[config.date_column].dt.month.value_counts(normalize=True)
+    assert (months - expected).abs().max() < 0.1
+    model = train(workspace)
+    assert model.feature_profile.rows < 500  # the test split of the sample
+    small = Period.parse(Q3)
+    _, evaluation = evaluate_quarter(workspace, small.name, model=model)
+    assert evaluation.row_count == len(workspace.rows.read(period=small))
+    workspace.close()
