@@ -2,8 +2,9 @@
 
 :func:`read_batch` reads the batch a chunk at a time (``RowSource.chunks``). While it holds at
 most ``streaming.memory_rows`` rows it keeps them; if the source runs out first, the batch is
-small enough for the exact in-memory evaluation and is returned as one frame (read again whole
-when it came in several chunks, so its column types are decided on all of it, as ``read`` does).
+small enough for the exact in-memory evaluation and is returned as one frame (its chunks put
+together, or, from a CSV file, read again whole so that its column types are decided on all of
+it, as ``read`` does).
 Past the limit it stops holding rows: the chunks held and the rest are summarised one at a time
 (:func:`~include.streaming.partition.summarise_chunks`) into a
 :class:`~include.streaming.partition.BatchSummary`, and memory no longer grows with the batch.
@@ -16,7 +17,7 @@ from collections.abc import Iterator
 import pandas as pd
 
 from include.config import MonitoringConfig
-from include.data.sources import RowSource
+from include.data.sources import CsvRows, RowSource
 from include.model.registry import SavedModel
 from include.periods import Period
 from include.streaming.partition import BatchSummary, summarise_chunks
@@ -52,8 +53,17 @@ def read_batch(
                 seed=(config.model.seed, 0),
                 labelled=labelled,
             )
+    return _whole(source, period, held)
+
+
+def _whole(source: RowSource, period: Period, held: list[pd.DataFrame]) -> pd.DataFrame:
+    """The batch from its chunks: put together where the source fixes each column's type
+    (Parquet, PostgreSQL, the dataset store), read again whole from a CSV file, whose chunks
+    each infer their own types."""
     if len(held) == 1:
         return held[0]
+    if held and not isinstance(source, CsvRows):
+        return pd.concat(held, ignore_index=True)
     held.clear()
     return source.read(period=period)
 
@@ -87,10 +97,7 @@ def read_reference(
                 "(streaming.memory_rows)"
             )
             return rows.reset_index(drop=True), note
-    if len(held) == 1:
-        return held[0], None
-    held.clear()
-    return source.read(period=period), None
+    return _whole(source, period, held), None
 
 
 def _drain(held: list[pd.DataFrame], rest: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
