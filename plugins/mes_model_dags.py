@@ -25,6 +25,7 @@ from include.scheduling import LATEST
 from mes_check_operator import MESCheckOperator
 from mes_dag_defaults import SENDER, SMTP_CONN_ID, dag_settings, model_asset
 from mes_email_operator import WarningEmailOperator
+from mes_slices import evaluate_in_slices
 
 PERIOD_OR_LATEST = "^(latest|" + PERIOD_PATTERN.strip("^$") + ")$"
 BUILT_EVALUATION_ID = "{{ ti.xcom_pull(task_ids='build_mes')['evaluation_id'] }}"
@@ -367,5 +368,11 @@ def build_recursive_dag(config: MonitoringConfig, *, config_path: str | None, do
             return ids
 
         model_version = prepare()
-        publish(evaluate_quarter.partial(model_version=model_version).expand(quarter=periods()))
+        if config.streaming.partitions == 1:
+            evaluated = evaluate_quarter.partial(model_version=model_version).expand(
+                quarter=periods()
+            )
+        else:
+            evaluated = evaluate_in_slices(config_path, periods(), model_version)
+        publish(evaluated)
     return dag

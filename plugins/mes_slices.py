@@ -1,11 +1,13 @@
 """The tasks of a partitioned evaluation: plan the slices, summarise each, merge into the MES.
 
 With ``streaming.partitions`` above 1 in a model's configuration, its monitor DAG evaluates the
-run's period as ``plan_slices`` (the period's slices of days and a folder for each under
+run's period (its recursive DAG each period of the run, :func:`evaluate_in_slices`) as
+``plan_slices`` (the period's slices of days and a folder for each under
 ``$MES_HOME/partials``, which every worker of a deployment mounts), ``summarise_slice`` mapped
 over the slices (each reads its days in chunks and saves a summary; on Celery the workers share
-them) and ``build_mes``, which merges the summaries into one evaluation, stores it and removes
-the folders. Each function opens the model's workspace, as ``mes_model_dags._evaluate`` does.
+them) and a merge (``build_mes``), which merges the summaries into one evaluation, stores it and
+removes the folders. Each function opens the model's workspace, as ``mes_model_dags._evaluate``
+does.
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ from __future__ import annotations
 import re
 import shutil
 from pathlib import Path
+
+from airflow.sdk import task
 
 
 def _workspace(config_path: str | None):
@@ -30,14 +34,17 @@ def partials_folder(store_name: str, period: str, run_id: str) -> Path:
     return mes_home() / "partials" / safe[0] / safe[1] / safe[2]
 
 
-def plan_slices(config_path: str | None, period: str, run_id: str) -> dict:
-    """The model version (prepared as for any evaluation), the period and one folder per slice."""
+def plan_slices(
+    config_path: str | None, period: str, run_id: str, model_version: str | None = None
+) -> dict:
+    """The model version (``model_version``, else prepared as for any evaluation), the period
+    and one folder per slice."""
     from include.periods import Period
     from include.workflow import prepare_project
 
     workspace = _workspace(config_path)
     try:
-        version = prepare_project(workspace).version
+        version = model_version or prepare_project(workspace).version
         count = len(Period.parse(period).slices(workspace.config.streaming.partitions))
         folder = partials_folder(workspace.config.store_name, period, run_id)
     finally:
@@ -96,3 +103,34 @@ def merge_slices(config_path: str | None, plan: dict, folders: list[str]) -> dic
         workspace.close()
     shutil.rmtree(Path(plan["folders"][0]).parent, ignore_errors=True)
     return built
+
+
+def evaluate_in_slices(config_path: str | None, periods, model_version):
+    """The recursive DAG's tasks for ``periods`` (an XComArg of period names) in slices: plan
+    every period, summarise every slice of every period (mapped once over all of them, so the
+    workers share them), then merge each period once every slice is summarised. Returns the
+    mapped merge, whose results are the periods' run summaries (as ``_evaluate``'s)."""
+
+    @task
+    def plan_period(quarter: str, model_version: str, dag_run=None) -> dict:
+        return plan_slices(config_path, quarter, dag_run.run_id, model_version)
+
+    @task
+    def every_slice(plans: list[dict]) -> list[dict]:
+        done = list(plans[: len(plans)])  # one slice, not iteration (see publish)
+        return [{"plan": plan, "folder": folder} for plan in done for folder in plan["folders"]]
+
+    @task(task_id="summarise_slice")
+    def summarise(plan: dict, folder: str) -> str:
+        return summarise_slice(config_path, plan, folder)
+
+    @task(task_id="merge_slices")
+    def merge(plan: dict) -> dict:
+        """Merge one period's slices into its evaluation, into the store."""
+        return merge_slices(config_path, plan, plan["folders"])
+
+    plans = plan_period.partial(model_version=model_version).expand(quarter=periods)
+    summarised = summarise.expand_kwargs(every_slice(plans))
+    merged = merge.expand(plan=plans)
+    summarised >> merged
+    return merged

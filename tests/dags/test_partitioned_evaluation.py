@@ -125,3 +125,41 @@ def test_mapped_partitions_merge_into_the_single_task_evaluation(
     assert merged["data_drift_ci_low"] <= exact["data_drift_ci_high"]
     assert exact["data_drift_ci_low"] <= merged["data_drift_ci_high"]
     assert math.isfinite(merged["estimated_auc"])
+
+
+def recursive(tmp_path: Path, name: str, **streaming):
+    from include.config import load_config
+    from mes_model_dags import build_recursive_dag
+
+    settings = yaml.safe_load(TUTORIAL.read_text())
+    settings["streaming"] = streaming
+    path = tmp_path / f"{name}.yaml"
+    path.write_text(yaml.safe_dump(settings))
+    return build_recursive_dag(load_config(path), config_path=str(path), doc_md="")
+
+
+def test_the_recursive_dag_evaluates_each_period_in_slices(project, tmp_path) -> None:
+    quarters = ["2017Q2", "2017Q3"]
+    sliced = recursive(tmp_path, "sliced", memory_rows=0, chunk_rows=1_000, partitions=2)
+    dag_run = run(sliced, quarters=quarters)
+
+    assert dag_run.state == DagRunState.SUCCESS
+    instances = dag_run.get_task_instances()
+    assert sorted(ti.map_index for ti in instances if ti.task_id == "summarise_slice") == [
+        0,
+        1,
+        2,
+        3,
+    ]
+    assert sorted(ti.map_index for ti in instances if ti.task_id == "merge_slices") == [0, 1]
+    merged = {quarter: stored(project, quarter) for quarter in quarters}
+    for _, drift, _ in merged.values():
+        assert drift["current"]["streamed"]["partitions"] == 2
+
+    assert run(recursive(tmp_path, "memory"), quarters=quarters).state == DagRunState.SUCCESS
+    for quarter in quarters:
+        exact, _, exact_quality = stored(project, quarter)
+        metrics, drift, quality = merged[quarter]
+        assert metrics["row_count"] == exact["row_count"] > 2_000
+        assert_within_bounds(metrics, exact, drift["current"]["streamed"]["bounds"])
+        assert quality["warnings"] == exact_quality["warnings"]
