@@ -244,8 +244,26 @@ def _header(analysis: Mapping[str, Any], title: str) -> str:
         f"{side('Reference', reference)}{side('Current', current)}{thresholds}"
         "</dl>"
         + (f"<p class='muted'>Reference: {esc(description)}</p>" if description else "")
+        + _streamed(current)
         + _small_reference(reference)
         + "</header>"
+    )
+
+
+def _streamed(current: Mapping[str, Any]) -> str:
+    """How a batch evaluated in chunks was read, and the flags its bounds leave undecided."""
+    streamed = _mapping(current.get("streamed"))
+    if not streamed:
+        return ""
+    parts = streamed.get("partitions") or 1
+    doubt = [str(name) for name in streamed.get("in_doubt") or []]
+    return (
+        "<p class='muted'>Evaluated in chunks"
+        + (f", in {esc(str(parts))} partitions" if parts != 1 else "")
+        + ": counts are exact; KS, Wasserstein and what follows from them lie within the bounds "
+        "stored with the evaluation"
+        + (f"; the drift flag of {esc(', '.join(doubt))} could go either way" if doubt else "")
+        + ".</p>"
     )
 
 

@@ -187,3 +187,10 @@ def test_a_reference_beyond_the_limit_is_sampled_uniformly(
     _, evaluation = evaluate_quarter(workspace, small.name, model=model)
     assert evaluation.row_count == len(workspace.rows.read(period=small))
     workspace.close()
+
+
+def test_the_drift_report_says_how_the_batch_was_read(evaluations, tmp_path) -> None:
+    [sliced] = (tmp_path / "sliced" / "reports").rglob("*.html")
+    [memory] = (tmp_path / "memory" / "reports").rglob("*.html")
+    assert "Evaluated in chunks, in 4 partitions: counts are exact" in sliced.read_text()
+    assert "Evaluated in chunks" not in memory.read_text()
