@@ -106,15 +106,20 @@ def previous_periods(cadence: str, period: Period, count: int) -> list[Period]:
 
 def count_labels(source: RowSource, config: MonitoringConfig, period: Period) -> LabelCount:
     """The period's rows and how many carry a label, reading only the label column (the date
-    column when there is no label column yet)."""
+    column when there is no label column yet), a chunk at a time: a period of any size is
+    counted in the memory of a chunk."""
+    size = config.streaming.chunk_rows
+    rows = labelled = 0
     try:
-        labels = source.read(period=period, columns=[config.label])[config.label]
+        for chunk in source.chunks(period=period, columns=[config.label], rows=size):
+            rows += len(chunk)
+            labelled += int((~missing_labels(chunk[config.label])).sum())
     except DataValidationError:
         # No label column yet, or not one the source can hand back alone: count rows only, so
         # a missing date column or period still fails with its own message.
-        rows = source.read(period=period, columns=[config.date_column])
-        return LabelCount(rows=len(rows), labelled=0)
-    return LabelCount(rows=len(labels), labelled=int((~missing_labels(labels)).sum()))
+        chunks = source.chunks(period=period, columns=[config.date_column], rows=size)
+        return LabelCount(rows=sum(len(chunk) for chunk in chunks), labelled=0)
+    return LabelCount(rows=rows, labelled=labelled)
 
 
 def periods_to_recheck(

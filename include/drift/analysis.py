@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager, nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -25,6 +25,7 @@ from include.drift.domain_classifier import (
 )
 from include.drift.rule import DriftRule
 from include.drift.univariate import FeatureDrift, univariate_drift
+from include.evaluation.metrics import PerformanceMetrics
 from include.mes.records import json_safe
 from include.metric_catalog import FEATURE_METRICS as CATALOG_FEATURE_METRICS
 from include.model.features import PREDICTION_COLUMN, PROBABILITY_COLUMN, predictions_frame
@@ -182,6 +183,22 @@ def analyse_drift(
         predicted_class=predicted_class,
         performance=performance_drift(model.metadata.get("test_metrics", {}), performance),
     )
+
+
+def with_performance(
+    analysis: DriftAnalysis, model: SavedModel, performance: PerformanceMetrics | None
+) -> DriftAnalysis:
+    """The analysis with the batch's realised performance beside the reference's, with the
+    reasons of undefined metrics, which a plain mapping of numbers cannot carry (unchanged
+    without realised performance)."""
+    if performance is None:
+        return analysis
+    compared = performance_drift(
+        model.metadata.get("test_metrics", {}),
+        performance.as_dict(),
+        undefined=performance.undefined,
+    )
+    return replace(analysis, performance=compared)
 
 
 SMALL_REFERENCE_NOTE = (

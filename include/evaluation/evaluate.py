@@ -29,7 +29,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
@@ -37,7 +37,7 @@ import numpy as np
 import pandas as pd
 
 from include.config import MonitoringConfig
-from include.drift.analysis import DriftAnalysis, analyse_drift, performance_drift
+from include.drift.analysis import DriftAnalysis, analyse_drift, with_performance
 from include.errors import DataValidationError, EmptyBatchError
 from include.evaluation.estimation import (
     CALIBRATION_KEY,
@@ -248,14 +248,7 @@ def evaluate_batch(
     analysis = None
     if drift:
         analysis = analyse_drift(model, batch, proba, config, period, stage=stage)
-        if performance is not None:
-            # with the reasons of undefined metrics, which a plain mapping of numbers cannot carry
-            compared = performance_drift(
-                model.metadata.get("test_metrics", {}),
-                performance.as_dict(),
-                undefined=performance.undefined,
-            )
-            analysis = replace(analysis, performance=compared)
+        analysis = with_performance(analysis, model, performance)
     in_sample, in_sample_note = overlap_with_training(model, period)
     notes = {"in_sample": in_sample_note} if in_sample_note else {}
     if duplicates and duplicates["rows_dropped"]:

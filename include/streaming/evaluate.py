@@ -29,7 +29,12 @@ from dataclasses import replace
 from typing import Any
 
 from include.config import MonitoringConfig
-from include.drift.analysis import DriftAnalysis, describe_reference, performance_drift
+from include.drift.analysis import (
+    DriftAnalysis,
+    describe_reference,
+    performance_drift,
+    with_performance,
+)
 from include.drift.domain_classifier import domain_classifier_drift, riskiest_features
 from include.drift.rule import DriftRule
 from include.errors import EmptyBatchError
@@ -101,13 +106,7 @@ def evaluate_summary(
         sample = rows.iloc[: config.sample_size].reset_index(drop=True)
     analysis, drift_bounds = _analyse(model, summary, rows, config, period, stage)
     bounds |= drift_bounds
-    if performance is not None:
-        compared = performance_drift(
-            model.metadata.get("test_metrics", {}),
-            performance.as_dict(),
-            undefined=performance.undefined,
-        )
-        analysis = replace(analysis, performance=compared)
+    analysis = with_performance(analysis, model, performance)
     analysis = replace(
         analysis,
         current={
