@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 import shutil
+import time
 from pathlib import Path
 
 from airflow.sdk import task
@@ -34,6 +35,27 @@ def partials_folder(store_name: str, period: str, run_id: str) -> Path:
     return mes_home() / "partials" / safe[0] / safe[1] / safe[2]
 
 
+STALE_AFTER_SECONDS = 2 * 86_400
+"""Slices' folders older than this (a run that failed before its merge) are removed when the
+same store plans new ones: a retry within the day still finds its own."""
+
+
+def prune_partials(store_folder: Path, *, older_than: float = STALE_AFTER_SECONDS) -> list[Path]:
+    """Remove the run folders (``<period>/<run_id>``) under ``store_folder`` not touched for
+    ``older_than`` seconds; the folders removed."""
+    removed = []
+    cutoff = time.time() - older_than
+    for run in sorted(store_folder.glob("*/*")):
+        if (
+            run.is_dir()
+            and max((p.stat().st_mtime for p in run.rglob("*")), default=run.stat().st_mtime)
+            < cutoff
+        ):
+            shutil.rmtree(run, ignore_errors=True)
+            removed.append(run)
+    return removed
+
+
 def plan_slices(
     config_path: str | None, period: str, run_id: str, model_version: str | None = None
 ) -> dict:
@@ -47,6 +69,7 @@ def plan_slices(
         version = model_version or prepare_project(workspace).version
         count = len(Period.parse(period).slices(workspace.config.streaming.partitions))
         folder = partials_folder(workspace.config.store_name, period, run_id)
+        prune_partials(folder.parent.parent)
     finally:
         workspace.close()
     return {
