@@ -29,15 +29,12 @@ from typing import Any, BinaryIO
 
 from include.errors import BundleError
 from include.files import write_atomically
-from include.paths import REPO_ROOT, mes_home
+from include.paths import REPO_ROOT
 
 MANIFEST = "manifest.json"
 MANIFEST_FORMAT = 1
 SOURCE_FOLDERS = ("dags", "plugins", "include")
 REQUIREMENTS = "requirements.txt"
-# The tutorial's raw tables (include.data.storage.TUTORIAL_TABLES), named here so that bundling
-# does not import pandas.
-DEFAULT_DATASETS = ("transactions", "cardholders", "merchants")
 
 _BUNDLE_ID = re.compile(r"[0-9A-Za-z][0-9A-Za-z._-]{0,63}")
 _PIN = re.compile(r"([A-Za-z0-9][A-Za-z0-9._-]*)(?:\[[^\]]*\])?\s*==\s*([^\s;#]+)")
@@ -137,20 +134,6 @@ def sha256_file(path: Path) -> str:
         while chunk := handle.read(_CHUNK):
             digest.update(chunk)
     return digest.hexdigest()
-
-
-def default_datasets(folder: Path | None = None) -> tuple[Path, ...]:
-    """The tutorial's raw datasets: Parquet files in ``folder`` (default ``$MES_HOME/datasets``)."""
-    folder = mes_home() / "datasets" if folder is None else Path(folder)
-    paths = tuple(folder / f"{name}.parquet" for name in DEFAULT_DATASETS)
-    missing = [path.name for path in paths if not path.is_file()]
-    if missing:
-        raise BundleError(
-            f"the datasets {', '.join(missing)} are not in {folder}: generate them first (the "
-            "build_project_mes DAG or `python -m include.cli generate`), or choose the datasets "
-            "to bundle"
-        )
-    return paths
 
 
 def pinned_requirements(text: str) -> tuple[str, ...]:

@@ -16,12 +16,10 @@ from pathlib import Path
 import pytest
 
 from include.bundles.archive import (
-    DEFAULT_DATASETS,
     MANIFEST,
     Manifest,
     check_bundle_id,
     create_bundle,
-    default_datasets,
     extract_bundle,
     read_manifest,
     sha256_file,
@@ -258,22 +256,6 @@ def test_bundling_does_not_import_pandas():
         [sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True, text=True, check=True
     )
     assert result.stdout.strip() == "False"
-
-
-def test_default_datasets_are_the_raw_tutorial_tables(tmp_path):
-    from include.data.storage import TUTORIAL_TABLES
-
-    assert DEFAULT_DATASETS == TUTORIAL_TABLES
-    (tmp_path / "transactions.parquet").write_bytes(b"")
-    with pytest.raises(BundleError, match=r"cardholders\.parquet, merchants\.parquet are not in"):
-        default_datasets(tmp_path)
-    for name in ("cardholders", "merchants"):
-        (tmp_path / f"{name}.parquet").write_bytes(b"")
-    assert [p.name for p in default_datasets(tmp_path)] == [
-        "transactions.parquet",
-        "cardholders.parquet",
-        "merchants.parquet",
-    ]
 
 
 # -- verifying and extracting ---------------------------------------------------------------------
