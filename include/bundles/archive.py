@@ -27,6 +27,7 @@ from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 from typing import Any, BinaryIO
 
+from include.bundles.pins import read_pins
 from include.errors import BundleError
 from include.files import write_atomically
 from include.paths import REPO_ROOT
@@ -37,7 +38,6 @@ SOURCE_FOLDERS = ("dags", "plugins", "include")
 REQUIREMENTS = "requirements.txt"
 
 _BUNDLE_ID = re.compile(r"[0-9A-Za-z][0-9A-Za-z._-]{0,63}")
-_PIN = re.compile(r"([A-Za-z0-9][A-Za-z0-9._-]*)(?:\[[^\]]*\])?\s*==\s*([^\s;#]+)")
 _MANIFEST_LIMIT = 64 * 1024 * 1024
 _CHUNK = 1024 * 1024
 _UNREADABLE = (tarfile.TarError, EOFError, OSError, zlib.error)
@@ -137,9 +137,9 @@ def sha256_file(path: Path) -> str:
 
 
 def pinned_requirements(text: str) -> tuple[str, ...]:
-    """The lines of a requirements file that pin a package (``name==version``), comments removed."""
-    lines = (line.split(" #", 1)[0].strip().rstrip("\\").strip() for line in text.splitlines())
-    return tuple(line for line in lines if _PIN.match(line))
+    """The lines of a requirements file that pin a package (``name==version``), comments and pip
+    options removed (``include.bundles.pins.read_pins`` says which lines pin)."""
+    return tuple(pin.line for pin in read_pins(text))
 
 
 def compare(previous: Manifest, current: Manifest) -> BundleDiff:
@@ -378,14 +378,8 @@ def _source_revision(source: Path) -> str | None:
 
 
 def _pins(requirements: Sequence[str]) -> dict[str, tuple[str, str]]:
-    """Normalised package name -> (line, version)."""
-    pins = {}
-    for line in requirements:
-        match = _PIN.match(line)
-        if match:
-            name = re.sub(r"[-_.]+", "-", match.group(1)).lower()
-            pins[name] = (line, match.group(2))
-    return pins
+    """Canonical package name -> (line, version); a package pinned twice keeps its last pin."""
+    return {pin.name: (pin.line, pin.version) for pin in read_pins("\n".join(requirements))}
 
 
 # -- reading -----------------------------------------------------------------------------------

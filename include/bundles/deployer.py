@@ -53,6 +53,7 @@ from include.bundles.archive import (
     sha256_file,
     verify_bundle,
 )
+from include.bundles.pins import read_pins
 from include.db import create_engine, transaction
 from include.errors import BundleError
 from include.files import write_atomically
@@ -563,19 +564,16 @@ def _run_probe(python: str, probe: str, args: list[str], env: dict[str, str] | N
 
 
 def _unmet_requirements(requirements: tuple[str, ...], python: str) -> list[str]:
-    """Pins (``name==version``) the target's Python does not satisfy, said plainly."""
-    pins = {}
-    for line in requirements:
-        name, _, version = line.partition("==")
-        if version:
-            pins[name.strip()] = version.strip()
+    """Pins (``name==version``, read by ``read_pins``) the target's Python does not satisfy
+    (PEP 440 equality), said plainly with the canonical name."""
+    pins = {pin.name: pin for pin in read_pins("\n".join(requirements))}
     if not pins:
         return []
     installed = _run_probe(python, _REQUIREMENTS_PROBE, list(pins))
     return [
-        f"{name}=={wanted} (installed: {installed.get(name) or 'none'})"
-        for name, wanted in pins.items()
-        if installed.get(name) != wanted
+        f"{pin} (installed: {installed.get(name) or 'none'})"
+        for name, pin in pins.items()
+        if not pin.satisfied_by(installed.get(name))
     ]
 
 
