@@ -39,7 +39,7 @@ from include.checks import (
     worst_outcome,
 )
 from include.errors import ConfigurationError
-from mes_hook import DEFAULT_MES_CONN_ID, mes_database_url
+from mes_hook import DEFAULT_MES_CONN_ID, MESHook
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -107,7 +107,7 @@ class MESCheckOperator(BaseBranchOperator):
 
         ti = context["ti"]
         own = bool(self.evaluation_id)
-        with _reader(mes_database_url(self.mes_conn_id)) as (store, description):
+        with _reader(MESHook(mes_conn_id=self.mes_conn_id).get_uri()) as (store, description):
             where = f"store {self.store_name!r} at {description}"
             if own:
                 evaluation = self._own_evaluation(store, where)

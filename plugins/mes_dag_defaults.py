@@ -130,9 +130,9 @@ def open_workspace(config=None):
     """The workspace of a model (default: ``MES_CONFIG``'s), its MES located by the ``mes_db``
     connection (or embedded)."""
     from include.workflow import Workspace
-    from mes_hook import mes_database_url
+    from mes_hook import MESHook
 
-    return Workspace.open(config=config, mes_url=mes_database_url())
+    return Workspace.open(config=config, mes_url=MESHook().get_uri())
 
 
 @contextmanager
@@ -144,9 +144,9 @@ def deployer_session():
 
     from include.bundles.deployer import Deployer
     from include.errors import BundleError
-    from mes_hook import mes_database_url
+    from mes_hook import MESHook
 
-    deployer = Deployer.open(mes_database_url("deployer_db"))
+    deployer = Deployer.open(MESHook(mes_conn_id="deployer_db").get_uri())
     try:
         yield deployer
     except BundleError as exc:

@@ -34,11 +34,10 @@ def _login_url(next_url: str) -> str:
 
 
 def _open_store() -> Any:
-    from include.mes.store import ModelEvaluationStore
-    from mes_hook import mes_database_url
+    from mes_hook import MESHook
 
     # The page only reads: a SELECT-only role will do.
-    return ModelEvaluationStore.open(mes_database_url(), read_only=True)
+    return MESHook().get_conn(read_only=True)
 
 
 def build_app() -> Any:
