@@ -121,17 +121,15 @@ def transaction(engine: sa.Engine, subject: str) -> Iterator[sa.Connection]:
         with engine.begin() as conn:
             yield conn
     except sa.exc.OperationalError as exc:
+        if _permission_denied(exc):  # SQLite reports a read-only file as an OperationalError
+            raise _refused(subject, exc) from None
         raise StoreError(
             f"cannot use {subject}: {_reason(exc)}. Check that the database is running and that "
             "the connection (mes_db, MES_DATABASE_URL) points at it; nothing was written"
         ) from None
     except sa.exc.DBAPIError as exc:
         if _permission_denied(exc):
-            raise StorePermissionError(
-                f"{subject} refused the operation: {_reason(exc)}. The connection's role may "
-                "not do this (a read-only role can read the store but not write to it); nothing "
-                "was written"
-            ) from None
+            raise _refused(subject, exc) from None
         raise StoreError(
             f"{subject} refused the operation: {_reason(exc)}; nothing was written"
         ) from None
@@ -161,6 +159,13 @@ def _sqlite_engine(url: str, schema: str) -> sa.Engine:
 def _reason(exc: sa.exc.DBAPIError) -> str:
     text = str(exc.orig if exc.orig is not None else exc).strip()
     return text.splitlines()[0] if text else type(exc).__name__
+
+
+def _refused(subject: str, exc: sa.exc.DBAPIError) -> StorePermissionError:
+    return StorePermissionError(
+        f"{subject} refused the operation: {_reason(exc)}. The connection's role may not do this "
+        "(a read-only role can read the store but not write to it); nothing was written"
+    )
 
 
 def _permission_denied(exc: sa.exc.DBAPIError) -> bool:

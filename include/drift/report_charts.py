@@ -124,7 +124,7 @@ def accuracy_gauge(value: float | None, low: float | None, high: float | None) -
         f'rx="6" fill="{GRID_COLOUR}"/>'
     ]
     for tick in nice_ticks(start, 1.0, 5):
-        if tick > 1.0 + 1e-9:
+        if not start - 1e-9 <= tick <= 1.0 + 1e-9:  # nice steps may begin below the scale
             continue
         x = _scale(tick, start, 1.0, frame.x0, frame.x1)
         body.append(svg_line(x, frame.y1 + 20, x, frame.y1 + 24, AXIS_COLOUR))

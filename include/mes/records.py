@@ -143,8 +143,8 @@ def json_safe(value: Any) -> Any:
     if isinstance(value, (float, np.floating)):
         number = float(value)
         return number if math.isfinite(number) else None
+    if value is None or value is pd.NA or value is pd.NaT:  # NaT is a datetime: test it first
+        return None
     if isinstance(value, (datetime, date, pd.Timestamp)):
         return value.isoformat()
-    if value is None or value is pd.NA or value is pd.NaT:
-        return None
     return value if isinstance(value, str) else str(value)

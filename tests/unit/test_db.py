@@ -176,12 +176,9 @@ def test_writing_a_read_only_sqlite_file_is_a_store_error_that_writes_nothing(tm
     engine.dispose()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="sqlite3 raises 'attempt to write a readonly database' as an OperationalError, which "
-    "transaction() reports as a lost connection before its 'readonly database' check is reached",
-)
 def test_a_read_only_sqlite_file_is_a_permission_error(tmp_path):
+    # sqlite3 raises "attempt to write a readonly database" as an OperationalError, which was
+    # once reported as a lost connection
     engine = _read_only_engine(tmp_path)
     with pytest.raises(StorePermissionError, match="read-only role"):
         _run(engine, "INSERT INTO runs VALUES (3)")
