@@ -246,14 +246,7 @@ def _previous_bundle(status: DeploymentStatus) -> str:
 
 
 def _names(deployer: Deployer) -> list[str]:
-    # The deployer has no public listing of its deployments: read its (public) table with its
-    # own transaction rather than open a second engine on the same database.
-    import sqlalchemy as sa
-
-    from include.bundles.deployer import deployments
-
-    with deployer._transaction() as conn:
-        return list(conn.execute(sa.select(deployments.c.name).order_by("name")).scalars())
+    return deployer.deployments()
 
 
 def _statuses(deployer: Deployer) -> list[tuple[str, DeploymentStatus | None]]:

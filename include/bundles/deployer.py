@@ -246,6 +246,12 @@ class Deployer:
 
     # -- deployments ------------------------------------------------------------------------
 
+    def deployments(self) -> list[str]:
+        """The names of the configured deployments, in order."""
+        with self._transaction() as conn:
+            query = sa.select(deployments.c.name).order_by(deployments.c.name)
+            return list(conn.execute(query).scalars())
+
     def deployment_dir(self, name: str) -> Path:
         return deployment_folder(self.store, name)
 
