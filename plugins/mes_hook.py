@@ -109,12 +109,6 @@ class MESHook(BaseHook):
         return ModelEvaluationStore.open(self.get_uri(), read_only=read_only)
 
 
-def mes_database_url(conn_id: str = DEFAULT_MES_CONN_ID) -> str | None:
-    """The MES SQLAlchemy URL from connection ``conn_id``, or None when it is not defined:
-    ``MESHook(conn_id).get_uri()``."""
-    return MESHook(mes_conn_id=conn_id).get_uri()
-
-
 def connection_url(conn: Connection) -> str:
     """A ``postgresql+psycopg2://`` URL from a postgres connection (its schema is the database),
     with the connection's libpq extras as query parameters."""

@@ -155,26 +155,62 @@ def analyse_drift(
     stage: Callable[[str], AbstractContextManager] = lambda _name: nullcontext(),
 ) -> DriftAnalysis:
     """Analyse the batch (all its rows, with the model's probabilities) against the reference."""
-    settings = config.drift
     with stage("data drift"):
-        data_drift = domain_classifier_drift(
-            model.reference,
-            batch,
-            numeric=config.numeric_features,
-            categorical=config.categorical_features,
-            sample_size=settings.sample_size,
-            seed=settings.seed,
-        )
-    rule = DriftRule.from_settings(settings)
+        data_drift = sampled_data_drift(model, batch, config)
+    rule = DriftRule.from_settings(config.drift)
     with stage("univariate drift"):
         features = univariate_drift(model.feature_profile, batch, rule=rule)
     with stage("prediction drift"):
         probability, predicted_class = _prediction_drift(model, proba, rule)
+    return assemble_analysis(
+        model,
+        config,
+        rows=len(batch),
+        period=period,
+        data_drift=data_drift,
+        features=features,
+        probability=probability,
+        predicted_class=predicted_class,
+        performance=performance,
+    )
+
+
+def sampled_data_drift(
+    model: SavedModel, rows: pd.DataFrame, config: MonitoringConfig
+) -> DataDrift:
+    """The domain classifier's data drift of ``rows`` (a batch, or a uniform sample of one)
+    against the model's reference, with the configuration's drift settings."""
+    settings = config.drift
+    return domain_classifier_drift(
+        model.reference,
+        rows,
+        numeric=config.numeric_features,
+        categorical=config.categorical_features,
+        sample_size=settings.sample_size,
+        seed=settings.seed,
+    )
+
+
+def assemble_analysis(
+    model: SavedModel,
+    config: MonitoringConfig,
+    *,
+    rows: int,
+    period: Period,
+    data_drift: DataDrift,
+    features: list[FeatureDrift],
+    probability: FeatureDrift,
+    predicted_class: FeatureDrift,
+    performance: Mapping[str, float] | None = None,
+) -> DriftAnalysis:
+    """The analysis of a batch of ``rows`` rows from its measured parts (in memory or from
+    summaries), with the reference described and the riskiest features ranked."""
+    rule = DriftRule.from_settings(config.drift)
     model_importance = dict(model.metadata.get("feature_importances", {}))
     return DriftAnalysis(
         reference=describe_reference(model, rule),
-        current={"period": period.name, "rows": len(batch)},
-        settings=settings.model_dump(),
+        current={"period": period.name, "rows": rows},
+        settings=config.drift.model_dump(),
         data_drift=data_drift,
         features=features,
         model_importance=model_importance,

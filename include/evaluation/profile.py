@@ -186,18 +186,22 @@ def _numeric_statistics(series: pd.Series, name: str, bins: int) -> ColumnStatis
 def _categorical_statistics(series: pd.Series, name: str, top_k: int) -> ColumnStatistics:
     counts = series.value_counts(dropna=True, sort=False)
     counts = counts[counts.to_numpy() > 0]  # a pandas Categorical lists unused categories too
-    rows = len(series)
+    values = [_plain_value(value) for value in counts.index]
+    return categorical_record(name, len(series), values, counts.to_numpy(), top_k)
+
+
+def categorical_record(
+    name: str, rows: int, values: Sequence[Any], counts: np.ndarray, top_k: int
+) -> ColumnStatistics:
+    """A categorical column's statistics from its ``rows`` and the rows of each distinct
+    non-missing value (plain Python values, ``counts`` in the same order); shared with the
+    streaming path, whose summaries hold these counts exactly."""
     present = int(counts.sum())
     # order: count descending, then value ascending (factorize sorts mixed types safely)
-    value_rank, _ = pd.factorize(counts.index, sort=True)
-    order = np.lexsort((value_rank, -counts.to_numpy()))[:top_k]
+    value_rank, _ = pd.factorize(pd.Index(list(values), dtype=object), sort=True)
+    order = np.lexsort((value_rank, -counts))[:top_k]
     top_values = tuple(
-        TopValue(
-            value=_plain_value(counts.index[i]),
-            count=int(counts.iloc[i]),
-            share=int(counts.iloc[i]) / rows,
-        )
-        for i in order
+        TopValue(value=values[i], count=int(counts[i]), share=int(counts[i]) / rows) for i in order
     )
     others = present - sum(top.count for top in top_values)
     return ColumnStatistics(
@@ -205,7 +209,7 @@ def _categorical_statistics(series: pd.Series, name: str, top_k: int) -> ColumnS
         kind="categorical",
         count=rows,
         missing=rows - present,
-        distinct=len(counts),
+        distinct=len(values),
         top_values=top_values,
         others_share=others / rows if rows else None,
     )

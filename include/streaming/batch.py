@@ -39,21 +39,28 @@ def read_batch(
     """The batch of ``period`` as a frame (at most ``memory_rows`` rows, possibly none), or as
     the summary of its rows (more)."""
     settings = config.streaming
-    chunks = source.chunks(period=period, rows=settings.chunk_rows)
+    held, rest = _hold(source, period, settings.chunk_rows, settings.memory_rows)
+    if rest is None:
+        return _whole(source, period, held)
+    return summarise_chunks(
+        model, _drain(held, rest), config, seed=(config.model.seed, 0), labelled=labelled
+    )
+
+
+def _hold(
+    source: RowSource, period: Period, chunk_rows: int, limit: int
+) -> tuple[list[pd.DataFrame], Iterator[pd.DataFrame] | None]:
+    """The period's chunks held until they pass ``limit`` rows: (all of them, None) when the
+    source runs out first, else (those held, the chunks still to come)."""
+    chunks = source.chunks(period=period, rows=chunk_rows)
     held: list[pd.DataFrame] = []
     total = 0
     for chunk in chunks:
         held.append(chunk)
         total += len(chunk)
-        if total > settings.memory_rows:
-            return summarise_chunks(
-                model,
-                _drain(held, chunks),
-                config,
-                seed=(config.model.seed, 0),
-                labelled=labelled,
-            )
-    return _whole(source, period, held)
+        if total > limit:
+            return held, chunks
+    return held, None
 
 
 def _whole(source: RowSource, period: Period, held: list[pd.DataFrame]) -> pd.DataFrame:
@@ -81,23 +88,18 @@ def read_reference(
     statistics compare with the rows the profile holds, and say how many.
     """
     limit = max(config.streaming.memory_rows, MIN_REFERENCE_ROWS)
-    chunks = source.chunks(period=period, rows=config.streaming.chunk_rows)
-    held: list[pd.DataFrame] = []
-    total = 0
-    for chunk in chunks:
-        held.append(chunk)
-        total += len(chunk)
-        if total > limit:
-            sample = Reservoir(limit, seed=(config.model.seed, 2**31 - 1))
-            for part in _drain(held, chunks):
-                sample.update(part)
-            rows = sample.sample().sort_values(config.date_column, kind="stable")
-            note = (
-                f"a uniform sample of {limit:,} of the reference period's {sample.seen:,} rows "
-                "(streaming.memory_rows)"
-            )
-            return rows.reset_index(drop=True), note
-    return _whole(source, period, held), None
+    held, rest = _hold(source, period, config.streaming.chunk_rows, limit)
+    if rest is None:
+        return _whole(source, period, held), None
+    sample = Reservoir(limit, seed=(config.model.seed, 2**31 - 1))
+    for part in _drain(held, rest):
+        sample.update(part)
+    rows = sample.sample().sort_values(config.date_column, kind="stable")
+    note = (
+        f"a uniform sample of {limit:,} of the reference period's {sample.seen:,} rows "
+        "(streaming.memory_rows)"
+    )
+    return rows.reset_index(drop=True), note
 
 
 def _drain(held: list[pd.DataFrame], rest: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:

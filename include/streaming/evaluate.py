@@ -31,11 +31,10 @@ from typing import Any
 from include.config import MonitoringConfig
 from include.drift.analysis import (
     DriftAnalysis,
-    describe_reference,
-    performance_drift,
+    assemble_analysis,
+    sampled_data_drift,
     with_performance,
 )
-from include.drift.domain_classifier import domain_classifier_drift, riskiest_features
 from include.drift.rule import DriftRule
 from include.errors import EmptyBatchError
 from include.evaluation.estimation import CALIBRATION_KEY
@@ -182,17 +181,9 @@ def _analyse(
     stage: Callable[[str], AbstractContextManager],
 ) -> tuple[DriftAnalysis, Bounds]:
     """The drift analysis of ``analyse_drift`` from the summary and its sample ``rows``."""
-    settings = config.drift
     with stage("data drift"):
-        data_drift = domain_classifier_drift(
-            model.reference,
-            rows,
-            numeric=config.numeric_features,
-            categorical=config.categorical_features,
-            sample_size=settings.sample_size,
-            seed=settings.seed,
-        )
-    rule = DriftRule.from_settings(settings)
+        data_drift = sampled_data_drift(model, rows, config)
+    rule = DriftRule.from_settings(config.drift)
     bounds: Bounds = {}
     with stage("univariate drift"):
         features, feature_bounds = summary_drift(
@@ -210,18 +201,15 @@ def _analyse(
     for name, fields in prediction_bounds.items():
         _add(bounds, f"prediction:{name}", fields)
     by_name = {drift.feature: drift for drift in predictions}
-    model_importance = dict(model.metadata.get("feature_importances", {}))
-    analysis = DriftAnalysis(
-        reference=describe_reference(model, rule),
-        current={"period": period.name, "rows": summary.rows},
-        settings=settings.model_dump(),
+    analysis = assemble_analysis(
+        model,
+        config,
+        rows=summary.rows,
+        period=period,
         data_drift=data_drift,
         features=features,
-        model_importance=model_importance,
-        riskiest=riskiest_features(data_drift.feature_importance, model_importance),
         probability=by_name[PROBABILITY_COLUMN],
         predicted_class=by_name[PREDICTION_COLUMN],
-        performance=performance_drift(model.metadata.get("test_metrics", {}), None),
     )
     return analysis, bounds
 

@@ -39,15 +39,14 @@ import math
 from collections.abc import Mapping
 
 import numpy as np
-import pandas as pd
 
 from include.evaluation.profile import (
     QUANTILES,
     ColumnStatistics,
     Histogram,
-    TopValue,
     _sorted_histogram,
     _sorted_quantile,
+    categorical_record,
 )
 from include.streaming.columns import EXACT_DISTINCT, CategorySummary, NumericSummary
 
@@ -316,20 +315,4 @@ def _categorical(name: str, summary: CategorySummary, top_k: int) -> ColumnStati
     rows = sum(summary.rows_per_category.values())
     values = list(summary.rows_per_value)
     counts = np.array([summary.rows_per_value[value] for value in values], dtype=np.int64)
-    present = int(counts.sum())
-    # as column_statistics: count descending, then value ascending (factorize sorts mixed types)
-    value_rank, _ = pd.factorize(pd.Index(values, dtype=object), sort=True)
-    order = np.lexsort((value_rank, -counts))[:top_k]
-    top_values = tuple(
-        TopValue(value=values[i], count=int(counts[i]), share=int(counts[i]) / rows) for i in order
-    )
-    others = present - sum(top.count for top in top_values)
-    return ColumnStatistics(
-        name=name,
-        kind="categorical",
-        count=rows,
-        missing=rows - present,
-        distinct=len(values),
-        top_values=top_values,
-        others_share=others / rows if rows else None,
-    )
+    return categorical_record(name, rows, values, counts, top_k)

@@ -9,7 +9,7 @@ from airflow.sdk import Connection
 from sqlalchemy.engine import make_url
 
 from include.errors import ConfigurationError, StoreNotCreatedError
-from mes_hook import MESHook, connection_url, mes_database_url
+from mes_hook import MESHook, connection_url
 
 
 def test_connection_gives_a_psycopg2_url(monkeypatch, airflow_db):
@@ -18,7 +18,7 @@ def test_connection_gives_a_psycopg2_url(monkeypatch, airflow_db):
         "postgres://monitor:p%40ss%2Fw0rd@db.internal:6543/mes?sslmode=require&cursor=realdictcursor",
     )
 
-    url = make_url(mes_database_url())
+    url = make_url(MESHook().get_uri())
 
     assert url.drivername == "postgresql+psycopg2"
     assert (url.username, url.password) == ("monitor", "p@ss/w0rd")
@@ -30,20 +30,20 @@ def test_connection_gives_a_psycopg2_url(monkeypatch, airflow_db):
 def test_no_connection_means_the_embedded_store(monkeypatch, airflow_db):
     monkeypatch.delenv("AIRFLOW_CONN_MES_DB", raising=False)
 
-    assert mes_database_url() is None
+    assert MESHook().get_uri() is None
 
 
 def test_conn_id_is_a_parameter(monkeypatch, airflow_db):
     monkeypatch.setenv("AIRFLOW_CONN_PROD_MES", "postgresql://mes@prod-db/mes")
 
-    assert mes_database_url("prod_mes") == "postgresql+psycopg2://mes@prod-db/mes"
+    assert MESHook(mes_conn_id="prod_mes").get_uri() == "postgresql+psycopg2://mes@prod-db/mes"
 
 
 def test_password_is_not_logged(monkeypatch, airflow_db, caplog):
     monkeypatch.setenv("AIRFLOW_CONN_MES_DB", "postgres://monitor:s3cret-pw@db/mes")
 
     with caplog.at_level("DEBUG"):
-        mes_database_url()
+        MESHook().get_uri()
 
     assert "db:5432/mes" in caplog.text
     assert "s3cret-pw" not in caplog.text
