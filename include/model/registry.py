@@ -32,7 +32,7 @@ import sklearn
 from include.config import MonitoringConfig
 from include.drift.univariate import ReferenceProfile
 from include.errors import ConfigurationError, ModelIntegrityError
-from include.model import sources
+from include.model import external, sources
 from include.model.training import TrainedModel
 from include.paths import mes_home
 
@@ -129,7 +129,7 @@ def register_model(
             elif config.model.source == "mlflow":
                 model = sources.open_mlflow_model(details)
             described = sources.SourceIdentity(identity.version, details)
-            version = sources.external_version(
+            version = external.external_version(
                 config, reference, described, model, reference_description
             )
             _write_reference(version, staging)

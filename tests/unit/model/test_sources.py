@@ -12,8 +12,9 @@ import pytest
 
 from include.errors import ConfigurationError, DataValidationError, ModelIntegrityError
 from include.evaluation.evaluate import evaluate_batch, predict_proba
+from include.model.file_model import file_sha256
 from include.model.registry import METADATA_FILE, list_versions, load_model, register_model
-from include.model.sources import SMALL_REFERENCE_ROWS, file_sha256
+from include.model.sources import SMALL_REFERENCE_ROWS
 from include.periods import Period
 from tests.unit.model.conftest import external_config, make_rows
 
