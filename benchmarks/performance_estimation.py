@@ -50,14 +50,9 @@ from include.config import CostMatrix, load_config
 from include.data.batches import select_period
 from include.data.generator import generate_tables
 from include.data.prepare import prepare_transactions
-from include.evaluation.estimation import (
-    CALIBRATION_KEY,
-    Calibration,
-    PerformanceEstimate,
-    estimate_performance,
-    fit_calibration,
-)
-from include.evaluation.estimation import METRICS as TRACKED
+from include.evaluation.calibration import CALIBRATION_KEY, Calibration, fit_calibration
+from include.evaluation.calibration import METRICS as TRACKED
+from include.evaluation.estimation import PerformanceEstimate, estimate_performance
 from include.evaluation.metrics import binary_metrics
 from include.evaluation.track_record import landed_estimate, track_record
 from include.examples import seattle_weather as seattle

@@ -39,13 +39,9 @@ import pandas as pd
 from include.config import MonitoringConfig
 from include.drift.analysis import DriftAnalysis, analyse_drift, with_performance
 from include.errors import DataValidationError, EmptyBatchError
-from include.evaluation.estimation import (
-    CALIBRATION_KEY,
-    NO_CALIBRATION,
-    PerformanceEstimate,
-    estimate_for_version,
-)
-from include.evaluation.estimation import METRICS as ESTIMATED
+from include.evaluation.calibration import CALIBRATION_KEY
+from include.evaluation.calibration import METRICS as ESTIMATED
+from include.evaluation.estimation import NO_CALIBRATION, PerformanceEstimate, estimate_for_version
 from include.evaluation.metrics import PerformanceMetrics, binary_metrics
 from include.evaluation.profile import ColumnStatistics, column_statistics, sample_positions
 from include.evaluation.track_record import NO_TRACK_RECORD, TrackRecord

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 if TYPE_CHECKING:
-    from include.evaluation.estimation import Calibration
+    from include.evaluation.calibration import Calibration
 
 MIN_EXPECTED_CLASS_ROWS = 3.0
 """Fewer expected positives than this (e^-3 ≈ 5 % chance of none): no recall, F1 or AUC."""

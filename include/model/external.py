@@ -16,7 +16,7 @@ from sklearn.metrics import roc_auc_score
 from include.config import MonitoringConfig
 from include.drift.univariate import build_reference_profile
 from include.errors import DataValidationError
-from include.evaluation.estimation import CALIBRATION_KEY, fit_calibration
+from include.evaluation.calibration import CALIBRATION_KEY, fit_calibration
 from include.evaluation.metrics import binary_metrics
 from include.model.features import (
     PREDICTION_COLUMN,

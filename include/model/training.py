@@ -29,7 +29,7 @@ from include.config import MonitoringConfig
 from include.data.batches import select_period
 from include.drift.univariate import ReferenceProfile, build_reference_profile
 from include.errors import DataValidationError, EmptyBatchError
-from include.evaluation.estimation import CALIBRATION_KEY, fit_calibration
+from include.evaluation.calibration import CALIBRATION_KEY, fit_calibration
 from include.evaluation.metrics import binary_metrics, choose_threshold
 from include.model.features import (
     PREDICTION_COLUMN,

@@ -61,11 +61,9 @@ from typing import Any
 import numpy as np
 
 from include.errors import ConfigurationError, EmptyBatchError
+from include.evaluation.calibration import CALIBRATION_KEY, METRICS, Calibration
 from include.evaluation.estimation import (
-    CALIBRATION_KEY,
-    METRICS,
     NO_CALIBRATION,
-    Calibration,
     PerformanceEstimate,
     _estimate,
     _untrusted_for_counts,

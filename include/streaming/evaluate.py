@@ -37,7 +37,7 @@ from include.drift.analysis import (
 )
 from include.drift.rule import DriftRule
 from include.errors import EmptyBatchError
-from include.evaluation.estimation import CALIBRATION_KEY
+from include.evaluation.calibration import CALIBRATION_KEY
 from include.evaluation.evaluate import (
     NO_CALIBRATION_NOTE,
     Evaluation,

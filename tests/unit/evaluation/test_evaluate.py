@@ -10,7 +10,7 @@ import pytest
 
 from include.data.batches import select_period
 from include.errors import DataValidationError, EmptyBatchError
-from include.evaluation.estimation import fit_calibration
+from include.evaluation.calibration import fit_calibration
 from include.evaluation.evaluate import (
     NO_CALIBRATION_NOTE,
     PREDICTION_COLUMN,

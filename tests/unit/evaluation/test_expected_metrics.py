@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from include.evaluation import expected_metrics
-from include.evaluation.estimation import Calibration, fit_calibration
+from include.evaluation.calibration import Calibration, fit_calibration
 from include.evaluation.expected_metrics import _CalibrationSpread, _moments
 
 TOLERANCE = 1e-9

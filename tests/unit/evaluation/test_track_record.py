@@ -16,7 +16,8 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from include.evaluation.estimation import estimate_for_version, fit_calibration
+from include.evaluation.calibration import fit_calibration
+from include.evaluation.estimation import estimate_for_version
 from include.evaluation.evaluate import evaluate_batch
 from include.evaluation.intervals import Z
 from include.evaluation.track_record import (

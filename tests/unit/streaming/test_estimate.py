@@ -13,12 +13,11 @@ import numpy as np
 import pytest
 
 from include.errors import ConfigurationError, EmptyBatchError
+from include.evaluation.calibration import CALIBRATION_KEY, fit_calibration
 from include.evaluation.estimation import (
-    CALIBRATION_KEY,
     MIN_REFERENCE_CLASS_ROWS,
     NO_CALIBRATION,
     estimate_for_version,
-    fit_calibration,
 )
 from include.evaluation.expected_metrics import _moments
 from include.streaming.estimate import bin_ranges, summary_estimate
