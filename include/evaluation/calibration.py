@@ -20,7 +20,7 @@ from scipy.stats import chi2, rankdata
 
 from include.errors import DataValidationError, ModelIntegrityError
 from include.evaluation.expected_metrics import _CalibrationSpread, _moments
-from include.evaluation.metrics import _validated, _validated_threshold
+from include.evaluation.inputs import validated_scores_and_labels, validated_threshold
 
 CALIBRATION_KEY = "calibration"
 """The key of a model version's metadata that holds :meth:`Calibration.to_dict`."""
@@ -167,8 +167,8 @@ def fit_calibration(
     for dates that are missing, unreadable or not one per row.
     A reference with a single class still gets a calibration: estimating from it says why not.
     """
-    y, s = _validated(labels, scores)
-    threshold = _validated_threshold(threshold)
+    y, s = validated_scores_and_labels(labels, scores)
+    threshold = validated_threshold(threshold)
     days = None if times is None else _validated_times(times, s.size)
     order = np.argsort(s)
     s, y = s[order], y[order]

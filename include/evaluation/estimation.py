@@ -127,8 +127,8 @@ from include.evaluation.expected_metrics import (
     MIN_EXPECTED_CLASS_ROWS as MIN_EXPECTED_CLASS_ROWS,  # re-exported: the docstring's limit
 )
 from include.evaluation.expected_metrics import _moments
+from include.evaluation.inputs import validated_scores_and_labels, validated_threshold
 from include.evaluation.intervals import Z
-from include.evaluation.metrics import _validated, _validated_threshold
 from include.evaluation.track_record import TRACK_SD_SUFFIX
 
 MIN_REFERENCE_CLASS_ROWS = 30
@@ -202,7 +202,7 @@ def estimate_performance(
     :class:`EmptyBatchError` for an empty batch.
     """
     s = _validated_scores(scores)
-    threshold = _validated_threshold(threshold)
+    threshold = validated_threshold(threshold)
     given = None if predicted is None else _validated_predicted(predicted, s.size)
     reason = _untrusted_reason(calibration, s)
     if reason:
@@ -308,7 +308,7 @@ def _validated_scores(scores: npt.ArrayLike) -> np.ndarray:
     s = np.asarray(scores)
     if s.ndim == 1 and s.size == 0:
         raise EmptyBatchError("no rows: the batch has no scores to estimate performance from")
-    return _validated(np.zeros(s.shape[0] if s.ndim else 1, dtype=bool), s)[1]
+    return validated_scores_and_labels(np.zeros(s.shape[0] if s.ndim else 1, dtype=bool), s)[1]
 
 
 def _validated_predicted(predicted: npt.ArrayLike, rows: int) -> np.ndarray:
@@ -317,4 +317,4 @@ def _validated_predicted(predicted: npt.ArrayLike, rows: int) -> np.ndarray:
         raise DataValidationError(
             f"predicted classes have shape {classes.shape}, the scores {rows} rows"
         )
-    return _validated(classes, np.zeros(rows))[0]
+    return validated_scores_and_labels(classes, np.zeros(rows))[0]

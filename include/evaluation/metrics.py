@@ -20,6 +20,7 @@ import numpy.typing as npt
 
 from include.config import CostMatrix
 from include.errors import DataValidationError
+from include.evaluation.inputs import validated_scores_and_labels, validated_threshold
 from include.evaluation.intervals import auc_interval, wilson_interval
 
 LOG_LOSS_EPSILON = 1e-15
@@ -144,8 +145,8 @@ def binary_metrics(
     Raises :class:`DataValidationError` when the inputs are empty, of different lengths, when a
     label is not 0/1, a probability is outside [0, 1] or NaN, or the threshold is not in [0, 1].
     """
-    y, p = _validated(y_true, proba)
-    threshold = _validated_threshold(threshold)
+    y, p = validated_scores_and_labels(y_true, proba)
+    threshold = validated_threshold(threshold)
     positives = int(np.count_nonzero(y))
     predicted = p >= threshold
     tp = int(np.count_nonzero(predicted & y))
@@ -276,7 +277,7 @@ def choose_threshold(y_true: npt.ArrayLike, proba: npt.ArrayLike) -> float:
     the highest (fewest rows flagged) wins. Raises :class:`DataValidationError` when there is no
     positive label, since every threshold then has F1 = 0.
     """
-    y, p = _validated(y_true, proba)
+    y, p = validated_scores_and_labels(y_true, proba)
     positives = int(np.count_nonzero(y))
     if positives == 0:
         raise DataValidationError(
@@ -358,75 +359,3 @@ def calibration_error(predicted: np.ndarray, observed: np.ndarray, rows: int) ->
 def _matthews(tp: int, fp: int, tn: int, fn: int) -> float:
     denominator = float(tp + fp) * float(tp + fn) * float(tn + fp) * float(tn + fn)
     return (float(tp) * tn - float(fp) * fn) / math.sqrt(denominator)
-
-
-def _validated(y_true: npt.ArrayLike, proba: npt.ArrayLike) -> tuple[np.ndarray, np.ndarray]:
-    """Labels as a boolean array and probabilities as float64, or a DataValidationError."""
-    y = np.asarray(y_true)
-    try:
-        p = np.asarray(proba, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise DataValidationError(
-            "predicted probabilities must be numbers between 0 and 1; "
-            f"got values of type {np.asarray(proba).dtype}"
-        ) from None
-    if y.ndim != 1 or p.ndim != 1:
-        raise DataValidationError(
-            "labels and probabilities must be one-dimensional, one value per row; got shapes "
-            f"{y.shape} and {p.shape} (pass only the positive-class column of predict_proba)"
-        )
-    if y.size != p.size:
-        raise DataValidationError(
-            f"labels and probabilities differ in length: {y.size} labels, {p.size} probabilities"
-        )
-    if y.size == 0:
-        raise DataValidationError("no rows: labels and probabilities are empty")
-    lowest, highest = p.min(), p.max()  # NaN propagates through both
-    if math.isnan(lowest) or math.isnan(highest):
-        raise DataValidationError(
-            f"{int(np.count_nonzero(np.isnan(p)))} predicted probabilities are NaN; "
-            "score every row before computing metrics"
-        )
-    if lowest < 0.0 or highest > 1.0:
-        raise DataValidationError(
-            f"predicted probabilities must lie in [0, 1]; found values from {lowest:g} to "
-            f"{highest:g} (pass probabilities, not decision scores or logits)"
-        )
-    return _binary_labels(y), p
-
-
-def _binary_labels(y: np.ndarray) -> np.ndarray:
-    if y.dtype == np.bool_:
-        return y
-    if y.dtype.kind not in "iuf":
-        try:
-            y = y.astype(np.float64)
-        except (TypeError, ValueError):
-            raise DataValidationError(
-                f"labels must be 0 or 1 (1 = positive class); got values of type {y.dtype} "
-                f"such as {y[:3].tolist()}; map the labels to 0/1 first"
-            ) from None
-    is_one = y == 1
-    valid = is_one | (y == 0)
-    if not valid.all():
-        if y.dtype.kind == "f" and np.isnan(y).any():
-            raise DataValidationError(
-                f"{int(np.count_nonzero(np.isnan(y)))} labels are missing (NaN); "
-                "evaluate only labelled rows"
-            )
-        wrong = np.unique(y[~valid])
-        raise DataValidationError(
-            f"labels must be 0 or 1 (1 = positive class); found {int(np.count_nonzero(~valid))} "
-            f"other values such as {wrong[:5].tolist()}; map the labels to 0/1 first"
-        )
-    return is_one
-
-
-def _validated_threshold(threshold: float) -> float:
-    try:
-        value = float(threshold)
-    except (TypeError, ValueError):
-        raise DataValidationError(f"threshold must be a number, got {threshold!r}") from None
-    if not 0.0 <= value <= 1.0:
-        raise DataValidationError(f"threshold must lie in [0, 1], got {threshold!r}")
-    return value

@@ -68,8 +68,8 @@ from include.evaluation.estimation import (
     _estimate,
     _untrusted_for_counts,
 )
+from include.evaluation.inputs import validated_threshold
 from include.evaluation.intervals import Z
-from include.evaluation.metrics import _validated_threshold
 from include.streaming.scores import ScoreSummary
 
 _SLACK = 1e-12
@@ -92,7 +92,7 @@ def summary_estimate(
     if stored is None:
         return PerformanceEstimate(values={}, untrusted={"all": NO_CALIBRATION}), {}
     calibration = Calibration.from_dict(stored)
-    threshold = _validated_threshold(metadata["threshold"])
+    threshold = validated_threshold(metadata["threshold"])
     if threshold != summary.threshold:
         raise ConfigurationError(
             f"the score summary is anchored on threshold {summary.threshold}, the model version's "

@@ -7,8 +7,6 @@ must be small enough to be of use.
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 import pytest
 
@@ -205,7 +203,8 @@ def test_empty_summary_and_wrong_threshold_are_refused():
         summary_estimate(metadata, _summary(0.4, np.array([0.2, 0.6])))
 
 
-def test_estimate_of_every_bin_filled_takes_well_under_a_second():
+def test_an_estimate_with_every_score_bin_filled_stays_within_its_bounds():
+    # its time is measured by benchmarks/evaluate_quarter.py, not asserted here
     rng = np.random.default_rng(9)
     reference, labels = _balanced(rng, REFERENCE_ROWS)
     reference[:2], labels[:2] = (0.0, 1.0), (False, True)  # the range is all of [0, 1]
@@ -216,9 +215,7 @@ def test_estimate_of_every_bin_filled_takes_well_under_a_second():
     scores = np.r_[rng.random(rows), near, 1.0 - near]
     summary = _summary(0.5, scores)
     assert np.count_nonzero(summary.unlabelled) > 120_000
-    started = time.perf_counter()
     estimate, bounds = summary_estimate(metadata, summary)
-    assert time.perf_counter() - started < 1.0
     expected = estimate_for_version(metadata, scores)
     assert estimate.untrusted == expected.untrusted == {}
     for key, value in expected.values.items():
