@@ -13,34 +13,12 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from include.bundles.archive import create_bundle
 from include.bundles.deployer import Deployer
 from include.errors import BundleError, StoreError
 from include.mes_web import deployments
 from include.mes_web.app import create_app
 from include.mes_web.deployments import NoDeployerError, open_deployer, read_overview
-
-
-def source_tree(root: Path, dag: str, extra: str | None = None) -> Path:
-    for folder in ("dags", "plugins", "include"):
-        (root / folder).mkdir(parents=True)
-    (root / "dags" / "monitor.py").write_text(dag)
-    (root / "include" / "__init__.py").write_text("")
-    if extra:
-        (root / "include" / extra).write_text("VALUE = 2\n")
-    (root / "requirements.txt").write_text("")
-    return root
-
-
-def publish(deployer: Deployer, folder: Path, bundle_id: str, dag: str, **kwargs) -> None:
-    source = source_tree(folder / f"src-{bundle_id}", dag, **kwargs)
-    archive = create_bundle(
-        bundle_id,
-        out_dir=folder / "out",
-        source=source,
-        release_notes=f"release {bundle_id} <b>bold</b>",
-    )
-    deployer.publish(archive)
+from tests.support.tiny_bundles import publish_tiny_bundle as publish
 
 
 @pytest.fixture(scope="module")
