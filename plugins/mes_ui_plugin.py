@@ -5,13 +5,20 @@ Registers, for the api-server:
 - a FastAPI app mounted at ``/mes`` (``include.mes_web.app``): the stores with their model
   status, the evaluations with their metrics and check outcomes, a chart per metric, and each
   evaluation's drift report; the same data as JSON under ``/mes/api/``;
-- an external view, **Browse → Model evaluations**, which shows that app inside the UI.
+- an external view, **Browse → Model evaluations**, which shows that app inside the UI;
+- an external view, **Browse → Deployments**, the same app's read-only page of the deployer
+  (``/mes/deployments/``: published bundles, deployments, their active bundle, whether they are
+  out of sync, their history), the same as JSON at ``/mes/api/deployments``.
 
 The MES read is the deployment's own: connection ``mes_db``, else the embedded SQLite store under
 ``$MES_HOME``. Airflow does not authenticate plugin apps, so every route here requires the caller
 to be logged in to this Airflow (the UI's session cookie or an API token), through the
 api-server's own ``get_user`` dependency: Airflow exposes it nowhere else, and re-implementing
 JWT validation would be worse. A browser that is not logged in is sent to the login page.
+
+The deployer read is the one the ``bundle_release`` DAG uses: connection ``deployer_db``, else
+``DEPLOYER_DATABASE_URL`` or the SQLite file under ``$MES_HOME``; the bundle store
+``MES_BUNDLE_STORE``.
 
 Importing this module stays cheap (it runs in every Airflow process that loads plugins): the app
 and the MES code are only imported by the api-server, on the first request.
@@ -40,13 +47,22 @@ def _open_store() -> Any:
     return MESHook().get_conn(read_only=True)
 
 
+def _open_deployer() -> Any:
+    from include.mes_web.deployments import open_deployer
+    from mes_hook import MESHook
+
+    return open_deployer(MESHook(mes_conn_id="deployer_db").get_uri())
+
+
 def build_app() -> Any:
     """The MES app as the api-server mounts it, with Airflow's authentication."""
     from airflow.api_fastapi.core_api.security import get_user
 
     from include.mes_web.app import create_app
 
-    return create_app(_open_store, authenticate=get_user, login_url=_login_url)
+    return create_app(
+        _open_store, authenticate=get_user, login_url=_login_url, open_deployer=_open_deployer
+    )
 
 
 class _BuiltOnFirstRequest:
@@ -77,5 +93,12 @@ class MESUIPlugin(AirflowPlugin):
             "url_route": "mes",
             "destination": "nav",
             "category": "browse",
-        }
+        },
+        {
+            "name": "Deployments",
+            "href": "mes/deployments/",
+            "url_route": "deployments",
+            "destination": "nav",
+            "category": "browse",
+        },
     ]

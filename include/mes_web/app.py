@@ -7,7 +7,9 @@ plain SQLite store. Routes (relative to where it is mounted):
 - ``/``: the overview of every evaluation store;
 - ``/stores/{store}``: one store (status, evaluations, metric charts);
 - ``/evaluations/{id}/report``: the drift report of one evaluation;
-- ``/api/stores`` and ``/api/stores/{store}``: the same as JSON.
+- ``/api/stores`` and ``/api/stores/{store}``: the same as JSON;
+- ``/deployments/`` and ``/api/deployments``: the deployer's bundles and deployments, read-only
+  (``include.mes_web.deployments``).
 
 Every answer forbids loading anything from another host (Content-Security-Policy) and may only be
 framed by the Airflow UI itself.
@@ -25,8 +27,10 @@ from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException
 
-from include.errors import EvaluationNotFoundError, StoreError
+from include.bundles.deployer import Deployer
+from include.errors import EvaluationNotFoundError, MonitoringError, StoreError
 from include.mes.store import ModelEvaluationStore
+from include.mes_web import deployments
 from include.mes_web.pages import (
     TABLE_ROWS,
     StoreOverview,
@@ -83,10 +87,12 @@ def create_app(
     *,
     authenticate: Callable[..., Any] | None = None,
     login_url: Callable[[str], str] | None = None,
+    open_deployer: Callable[[], Deployer] = deployments.open_deployer,
 ) -> FastAPI:
     """The app; ``authenticate`` is a FastAPI dependency run before every route (it raises a
-    401/403 ``HTTPException`` for a caller who is not logged in), and ``login_url(next)`` where
-    a browser is sent to log in."""
+    401/403 ``HTTPException`` for a caller who is not logged in), ``login_url(next)`` where
+    a browser is sent to log in, and ``open_deployer()`` the deployer the Deployments page reads
+    (opened for each request: it is read rarely, and a new update shows at once)."""
     app = FastAPI(title="Model evaluation store", docs_url=None, redoc_url=None, openapi_url=None)
     stores = _Stores(open_store)
     router = APIRouter(dependencies=[Depends(authenticate)] if authenticate else [])
@@ -177,6 +183,34 @@ def create_app(
         response.headers["Cache-Control"] = "no-store"
         return response
 
+    # The Deployments page. Added last, on a router of its own: the routes above are already
+    # copied into the app. A missing or unreadable deployer is a message, not an error page.
+    deployer_router = APIRouter(dependencies=router.dependencies)
+
+    def read_deployer() -> deployments.DeployerOverview:
+        with open_deployer() as deployer:
+            return deployments.read_overview(deployer)
+
+    @deployer_router.get("/deployments/", response_class=HTMLResponse)
+    def deployments_html() -> HTMLResponse:
+        try:
+            return HTMLResponse(deployments.deployments_page(read_deployer()))
+        except deployments.NoDeployerError as exc:
+            return HTMLResponse(deployments.message_page("No deployer", str(exc)))
+        except MonitoringError as exc:
+            message = f"The deployer cannot be read: {exc}"
+            return HTMLResponse(deployments.message_page("Deployer unavailable", message), 503)
+
+    @deployer_router.get("/api/deployments")
+    def deployments_api() -> JSONResponse:
+        try:
+            return JSONResponse(deployments.overview_json(read_deployer()))
+        except deployments.NoDeployerError as exc:
+            return JSONResponse(deployments.no_deployer_json(str(exc)))
+        except MonitoringError as exc:
+            return JSONResponse({"detail": f"The deployer cannot be read: {exc}"}, 503)
+
+    app.include_router(deployer_router)
     return app
 
 

@@ -4,11 +4,14 @@ The api-server runs the project's plugins with the MES (``mes_db``) on PostgreSQ
 tutorial's three evaluations. The browser logs in through Airflow's own login page, opens
 **Browse → Model evaluations**, sees the three evaluations, opens the Q4 drift report, and leaves
 screenshots in ``test-output/mes_ui/``. Every request the pages make stays on the api-server.
+**Browse → Deployments** says there is no deployer, then, once bundles are published and a
+deployment updated and rolled back, shows them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import httpx
@@ -16,8 +19,10 @@ import pytest
 from playwright.sync_api import Page, expect
 from sqlalchemy.engine import make_url
 
+from include.bundles.deployer import Deployer
 from include.deployment.local_airflow import LocalAirflow
 from tests.support.browser import chromium_page, log_in, output_folder
+from tests.support.tiny_bundles import publish_tiny_bundle
 from tests.support.tutorial_mes import build_tutorial_mes
 
 pytestmark = pytest.mark.integration
@@ -114,3 +119,66 @@ def test_the_mes_is_closed_to_anyone_not_logged_in(api_server) -> None:
         f"{airflow.url}/mes/api/stores", headers={"Authorization": f"Bearer {token}"}, timeout=30
     ).json()
     assert (store["store_name"], store["status"], store["evaluations"]) == ("the_MES", "WARNING", 3)
+
+
+def test_the_deployments_page_shows_the_deployer_in_the_airflow_ui(
+    api_server, page: Page, tmp_path: Path
+) -> None:
+    airflow, _ = api_server
+    screenshots = output_folder("mes_ui")
+    log_in(page, airflow.url, airflow.password)
+
+    # Browse -> Deployments, beside Model evaluations: no deployer yet, and the page says so.
+    page.get_by_role("button", name="Browse").click()
+    page.get_by_role("menuitem", name="Deployments").click()
+    expect(page).to_have_url(f"{airflow.url}/plugin/deployments")
+    frame = page.frame_locator("iframe[title='Deployments']")
+    expect(frame.get_by_role("heading", name="No deployer")).to_be_visible()
+
+    # The deployer the api-server finds by default (no deployer_db connection): under MES_HOME.
+    home = Path(airflow.env["MES_HOME"])
+    with Deployer.open(f"sqlite:///{home / 'deployer.sqlite'}", home / "bundles") as deployer:
+        publish_tiny_bundle(deployer, tmp_path, "v1", "VERSION = 1\n")
+        publish_tiny_bundle(deployer, tmp_path, "v2", "VERSION = 2\n", extra="added.py")
+        deployer.configure("prod", {"connections": {"mes_db": "mes_prod"}})
+        deployer.update("prod", "v1", requested_by="alice")
+        deployer.update("prod", "v2", requested_by="bundle_release")
+        deployer.rollback("prod", "v1", requested_by="carol")
+    page.reload()
+    frame = page.frame_locator("iframe[title='Deployments']")
+
+    expect(frame.get_by_role("heading", name="Published bundles")).to_be_visible()
+    bundles = frame.locator("tr[data-bundle]")
+    expect(bundles).to_have_count(2)
+    assert bundles.evaluate_all("rows => rows.map(r => r.dataset.bundle)") == ["v2", "v1"]
+    expect(bundles.first).to_contain_text("newest")
+    prod = frame.locator("tr[data-deployment='prod']")
+    expect(prod.locator("td[data-active]")).to_have_text("v1")
+    expect(prod.locator("[data-sync]")).to_have_text("OUT OF SYNC")
+    expect(prod).to_contain_text("runs v1; the newest published bundle is v2")
+    prod.get_by_text("What differs from v1 to v2").click()
+    expect(prod.locator("[data-difference]")).to_contain_text("added: include/added.py")
+    history = frame.locator("table[data-history='prod'] tr[data-update]")
+    expect(history).to_have_count(3)
+    assert history.evaluate_all("rows => rows.map(r => [r.dataset.kind, r.dataset.outcome])") == [
+        ["rollback", "success"],
+        ["update", "success"],
+        ["update", "success"],
+    ]
+    expect(history.first).to_contain_text("carol")
+    page.screenshot(path=screenshots / "deployments.png", full_page=True)
+
+    token = httpx.post(
+        f"{airflow.url}/auth/token",
+        json={"username": "admin", "password": airflow.password},
+        timeout=30,
+    ).json()["access_token"]
+    data = httpx.get(
+        f"{airflow.url}/mes/api/deployments",
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=30,
+    ).json()
+    [deployment] = data["deployments"]
+    assert (deployment["active_bundle_id"], deployment["out_of_sync"]) == ("v1", True)
+    with httpx.Client(base_url=airflow.url, timeout=30) as anonymous:
+        assert anonymous.get("/mes/api/deployments").status_code == 401
