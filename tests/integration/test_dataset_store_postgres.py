@@ -8,7 +8,7 @@ import psycopg2
 import pytest
 from sqlalchemy.engine import make_url
 
-from include.data import postgres_store
+from include.data import postgres_csv, postgres_store
 from include.data.storage import PostgresDatasetStore, open_dataset_store
 from include.errors import DataValidationError
 from tests.support.dataset_store_contract import (
@@ -47,7 +47,7 @@ def interrupt_writes_during_the_load(
     def interrupted(self: object, size: int = -1) -> bytes:
         raise ConnectionResetError("client went away")
 
-    monkeypatch.setattr(postgres_store._CsvStream, "read", interrupted)
+    monkeypatch.setattr(postgres_csv.CsvStream, "read", interrupted)
     return Exception, "client went away"
 
 
@@ -71,14 +71,14 @@ def test_the_period_filter_runs_in_the_database(
     prepared = prepared_transactions()
     store.write("transactions_prepared", prepared)
     parsed_rows: list[int] = []
-    parse = postgres_store._parse_csv
+    parse = postgres_csv.parse_csv
 
     def counting_parse(data: bytes, columns: list[str], types: dict[str, str]) -> pd.DataFrame:
         frame = parse(data, columns, types)
         parsed_rows.append(len(frame))
         return frame
 
-    monkeypatch.setattr(postgres_store, "_parse_csv", counting_parse)
+    monkeypatch.setattr(postgres_store, "parse_csv", counting_parse)
     batch = store.read("transactions_prepared", date_column="purchase_date", period=Q2)
     assert parsed_rows == [len(batch)]
     assert len(batch) < len(prepared) / 2
