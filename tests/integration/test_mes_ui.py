@@ -16,7 +16,7 @@ import pytest
 from playwright.sync_api import Page, expect
 from sqlalchemy.engine import make_url
 
-from include.deployment.local_airflow import LocalAirflow
+from deploy.local_airflow import LocalAirflow
 from tests.support.browser import chromium_page, log_in, output_folder
 from tests.support.tutorial_mes import build_tutorial_mes
 

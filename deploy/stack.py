@@ -1,4 +1,4 @@
-"""A local stack without Docker: ``python -m include.deployment.stack up|down|status``.
+"""A local stack without Docker: ``python -m deploy.stack up|down|status``.
 
 ``up`` starts the two deployments of ``serve.py`` (dev serves the repository's ``dags/``, prod only
 the deployer's active bundle; each an api-server, a scheduler and a dag-processor) and the local
@@ -39,11 +39,11 @@ import psycopg2
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from deploy.local_airflow import ADMIN_USER, LocalAirflow, free_port
+from deploy.mail_sink import smtp_connection_uri
+from deploy.serve import PROD_SETTINGS, deployment
 from include.bundles.deployer import Deployer, default_store
 from include.db import describe_url, libpq_url, postgres_answers
-from include.deployment.local_airflow import ADMIN_USER, LocalAirflow, free_port
-from include.deployment.mail_sink import smtp_connection_uri
-from include.deployment.serve import PROD_SETTINGS, deployment
 from include.errors import BundleError, MonitoringError
 from include.paths import REPO_ROOT, mes_home
 
@@ -298,7 +298,7 @@ def _embedded(reason: str) -> Databases:
 def start_mail_sink(folder: Path, port: int, log: Path, marker: str) -> subprocess.Popen:
     """The mail sink as a detached process; returns once it accepts connections."""
     with log.open("ab") as output:
-        command = [sys.executable, "-m", "include.deployment.mail_sink"]
+        command = [sys.executable, "-m", "deploy.mail_sink"]
         process = subprocess.Popen(
             [*command, "--folder", str(folder), "--port", str(port)],
             cwd=REPO_ROOT,
@@ -495,8 +495,7 @@ def next_steps(state: StackState) -> str:
             f"  - prod ({state.urls['prod']}) serves nothing until bundle_release promotes a "
             "bundle: trigger bundle_release on dev,",
             "    which publishes the bundle, updates prod and verifies it through prod's API",
-            "  - `make down` stops it all; `python -m include.deployment.stack status` shows "
-            "what runs",
+            "  - `make down` stops it all; `python -m deploy.stack status` shows what runs",
         ]
     )
 
@@ -598,7 +597,7 @@ def status() -> int:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m include.deployment.stack", description=__doc__.splitlines()[0]
+        prog="python -m deploy.stack", description=__doc__.splitlines()[0]
     )
     parser.add_argument("command", choices=["up", "down", "status"])
     args = parser.parse_args(argv)
