@@ -25,7 +25,8 @@ import pytest
 from sqlalchemy.engine import make_url
 
 from deploy.local_airflow import free_port
-from deploy.stack import DATABASE_ROLES, port_taken
+from deploy.stack import port_taken
+from deploy.stack_databases import DATABASE_ROLES
 from include.paths import REPO_ROOT
 from tests.support.smtp import attachments
 
