@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import itertools
+import json
 import threading
 import time
 from collections.abc import Iterator
@@ -52,8 +53,6 @@ def mail_sink(folder: Path, port: int | None = None) -> Iterator[int]:
 
 def smtp_connection_uri(port: int) -> str:
     """``smtp_default`` for the sink, as an Airflow connection in JSON."""
-    import json
-
     return json.dumps(
         {
             "conn_type": "smtp",
