@@ -21,13 +21,13 @@ $(VENV)/.installed: requirements.txt
 
 demo: setup
 	$(BIN)/python -m include.cli demo
-	$(BIN)/python -m include.deployment.demo
+	$(BIN)/python -m deploy.demo
 
 up: setup
-	$(BIN)/python -m include.deployment.stack up
+	$(BIN)/python -m deploy.stack up
 
 down: setup
-	$(BIN)/python -m include.deployment.stack down
+	$(BIN)/python -m deploy.stack down
 
 test: setup
 	$(BIN)/ruff check .

@@ -110,7 +110,7 @@ def saved_model(trained_model, tutorial_config, tmp_path_factory):
 @pytest.fixture
 def smtp_sink(monkeypatch):
     """A real SMTP server on 127.0.0.1, wired to Airflow's ``smtp_default`` connection."""
-    from include.deployment.mail_sink import smtp_connection_uri
+    from deploy.mail_sink import smtp_connection_uri
     from tests.support.smtp import smtp_server
 
     with smtp_server() as (port, sink):

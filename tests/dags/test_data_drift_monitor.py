@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from airflow.sdk import DagRunState, TaskInstanceState
 from airflow.sdk.exceptions import ParamValidationError
 
-from include.deployment.mail_sink import smtp_connection_uri
+from deploy.mail_sink import smtp_connection_uri
 from tests.dags.conftest import run
 from tests.support.airflow import TaskEndRecorder, task_states
 from tests.support.smtp import attachments, html_body, smtp_server

@@ -2,7 +2,7 @@
 
 Docker cannot run here, so the file is checked for what ``docker compose up`` relies on: the
 services and their commands, dependencies, healthchecks, volumes and ports; the wiring of the dev
-and prod deployments against the project itself (as ``include/deployment/serve.py`` wires them);
+and prod deployments against the project itself (as ``deploy/serve.py`` wires them);
 Airflow options that exist; every variable defined in ``.env.example``; the Dockerfile. The
 database init script runs for real against PostgreSQL, and the init service's shell against a
 stand-in ``airflow``. When ``docker compose`` is installed, its own ``config`` check runs too.

@@ -31,9 +31,9 @@ import psutil
 import psycopg2
 import pytest
 
+from deploy.local_airflow import LocalAirflow, free_port
+from deploy.mail_sink import smtp_connection_uri
 from include.db import libpq_url
-from include.deployment.local_airflow import LocalAirflow, free_port
-from include.deployment.mail_sink import smtp_connection_uri
 from tests.support.postgres import PostgresServer, restart_local_cluster, start_local_cluster
 from tests.support.smtp import html_body, smtp_server_at
 from tests.support.tutorial_mes import build_tutorial_mes

@@ -15,12 +15,12 @@ import shutil
 import pytest
 from airflow.sdk import DagRunState
 
+from deploy.local_airflow import LocalAirflow
+from deploy.serve import deployment
 from include.bundles.deployer import Deployer
 from include.bundles.release import served_bundle_version, wait_until_served
 from include.config import load_config
 from include.data.storage import open_dataset_store
-from include.deployment.local_airflow import LocalAirflow
-from include.deployment.serve import deployment
 from include.paths import REPO_ROOT
 from include.workflow import generate_tutorial_data
 from tests.dags.conftest import run

@@ -1,4 +1,4 @@
-"""`make up` / `make down` as a user runs them: ``python -m include.deployment.stack up`` starts
+"""`make up` / `make down` as a user runs them: ``python -m deploy.stack up`` starts
 dev, prod and the mail sink as detached processes on PostgreSQL and returns; dev's trigger form
 runs ``data_drift_monitor`` and its warning lands in the mail folder; ``down`` leaves nothing.
 
@@ -24,8 +24,9 @@ import psutil
 import pytest
 from sqlalchemy.engine import make_url
 
-from include.deployment.local_airflow import free_port
-from include.deployment.stack import DATABASE_ROLES, port_taken
+from deploy.local_airflow import free_port
+from deploy.stack import port_taken
+from deploy.stack_databases import DATABASE_ROLES
 from include.paths import REPO_ROOT
 from tests.support.smtp import attachments
 
@@ -68,7 +69,7 @@ def stack_env(postgres_server, tmp_path):
 
 def stack(env: dict[str, str], command: str) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "include.deployment.stack", command],
+        [sys.executable, "-m", "deploy.stack", command],
         cwd=REPO_ROOT,
         env=env,
         capture_output=True,

@@ -19,8 +19,8 @@ import pytest
 from playwright.sync_api import Page, expect
 from sqlalchemy.engine import make_url
 
+from deploy.local_airflow import LocalAirflow
 from include.bundles.deployer import Deployer
-from include.deployment.local_airflow import LocalAirflow
 from tests.support.browser import chromium_page, log_in, output_folder
 from tests.support.tiny_bundles import publish_tiny_bundle
 from tests.support.tutorial_mes import build_tutorial_mes

@@ -22,8 +22,8 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
-from include.deployment.local_airflow import LocalAirflow
-from include.deployment.mail_sink import smtp_connection_uri
+from deploy.local_airflow import LocalAirflow
+from deploy.mail_sink import smtp_connection_uri
 from include.examples.seattle_weather import build_example
 from tests.support.smtp import html_body, smtp_server
 

@@ -1,4 +1,4 @@
-"""The tutorial's scenarios in a real local Airflow: ``python -m include.deployment.demo``.
+"""The tutorial's scenarios in a real local Airflow: ``python -m deploy.demo``.
 
 Starts an Airflow deployment on the embedded defaults (SQLite metadata under ``$MES_HOME/airflow``,
 the embedded MES, a local mail sink writing to ``$MES_HOME/mail``), triggers ``build_project_mes``
@@ -14,10 +14,10 @@ import sys
 
 import pandas as pd
 
+from deploy.local_airflow import LocalAirflow
+from deploy.mail_sink import mail_sink, smtp_connection_uri
+from deploy.serve import PROD_SETTINGS
 from include.bundles.deployer import Deployer
-from include.deployment.local_airflow import LocalAirflow
-from include.deployment.mail_sink import mail_sink, smtp_connection_uri
-from include.deployment.serve import PROD_SETTINGS
 from include.mes.store import ModelEvaluationStore, evaluations_table
 from include.paths import mes_home
 

@@ -13,13 +13,13 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx
 
+from deploy.waiting import WaitTimeoutError, until
 from include.paths import REPO_ROOT
 
 COMPONENTS = ("api-server", "scheduler", "dag-processor")
@@ -127,19 +127,18 @@ class LocalAirflow:
                         start_new_session=True,
                     )
                 )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+
+        def healthy() -> bool:
             self._check_alive()
-            try:
-                if httpx.get(f"{self.url}/api/v2/monitor/health", timeout=2).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(1)
-        self.stop()
-        raise RuntimeError(
-            f"the api-server did not answer at {self.url} within {timeout:.0f} s; see {logs}"
-        )
+            return httpx.get(f"{self.url}/api/v2/monitor/health", timeout=2).status_code == 200
+
+        try:
+            until(healthy, timeout=timeout, interval=1, retry_on=(httpx.HTTPError,))
+        except WaitTimeoutError:
+            self.stop()
+            raise RuntimeError(
+                f"the api-server did not answer at {self.url} within {timeout:.0f} s; see {logs}"
+            ) from None
 
     def stop(self) -> None:
         for process in self.processes:
@@ -178,16 +177,18 @@ class LocalAirflow:
 
     def wait_for_dag(self, client: httpx.Client, dag_id: str, timeout: float = 180) -> None:
         """Wait until the dag-processor has parsed the DAG (and it is unpaused)."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+
+        def parsed() -> dict[str, Any] | None:
             self._check_alive()
             answer = client.get(f"/dags/{dag_id}")
-            if answer.status_code == 200:
-                if answer.json().get("is_paused"):
-                    client.patch(f"/dags/{dag_id}", json={"is_paused": False})
-                return
-            time.sleep(2)
-        raise RuntimeError(f"DAG {dag_id} did not appear within {timeout:.0f} s")
+            return answer.json() if answer.status_code == 200 else None
+
+        try:
+            dag = until(parsed, timeout=timeout, interval=2)
+        except WaitTimeoutError:
+            raise RuntimeError(f"DAG {dag_id} did not appear within {timeout:.0f} s") from None
+        if dag.get("is_paused"):
+            client.patch(f"/dags/{dag_id}", json={"is_paused": False})
 
     def trigger(
         self, client: httpx.Client, dag_id: str, conf: dict[str, Any] | None = None
@@ -200,11 +201,15 @@ class LocalAirflow:
         self, client: httpx.Client, dag_id: str, run_id: str, timeout: float = 600
     ) -> str:
         """Poll the run until it finishes; its final state."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+
+        def finished() -> str | None:
             self._check_alive()
             state = client.get(f"/dags/{dag_id}/dagRuns/{run_id}").json()["state"]
-            if state in TERMINAL_STATES:
-                return state
-            time.sleep(2)
-        raise RuntimeError(f"run {run_id} of {dag_id} did not finish within {timeout:.0f} s")
+            return state if state in TERMINAL_STATES else None
+
+        try:
+            return until(finished, timeout=timeout, interval=2)
+        except WaitTimeoutError:
+            raise RuntimeError(
+                f"run {run_id} of {dag_id} did not finish within {timeout:.0f} s"
+            ) from None

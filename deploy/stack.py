@@ -1,4 +1,4 @@
-"""A local stack without Docker: ``python -m include.deployment.stack up|down|status``.
+"""A local stack without Docker: ``python -m deploy.stack up|down|status``.
 
 ``up`` starts the two deployments of ``serve.py`` (dev serves the repository's ``dags/``, prod only
 the deployer's active bundle; each an api-server, a scheduler and a dag-processor) and the local
@@ -7,177 +7,53 @@ mail sink, all as detached processes (sessions of their own, output in log files
 ``bundle_release`` publishes to the deployer prod is updated from, and verifies through prod's API.
 ``down`` stops exactly the processes of that state file; ``status`` says which are alive.
 
-Databases: when a PostgreSQL answers (``MES_STACK_DATABASE_URL``, by default the local server as
-user ``postgres``), one database each for dev's and prod's metadata and MES and for the deployer,
-named ``<MES_STACK_DATABASE_PREFIX>_...`` (default ``mes_stack``), created when missing; otherwise
-(or with ``MES_STACK_DATABASE_URL=none``) the embedded SQLite defaults under ``$MES_HOME``.
-Ports: ``MES_DEV_PORT`` (8080), ``MES_PROD_PORT`` (8081), ``MES_SMTP_PORT`` (8025).
+Databases: ``stack_databases.py`` (PostgreSQL when one answers, else embedded SQLite). The state
+file and stopping: ``stack_state.py``. Ports: ``MES_DEV_PORT`` (8080), ``MES_PROD_PORT`` (8081),
+``MES_SMTP_PORT`` (8025).
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
-import fcntl
-import json
 import os
-import re
 import signal
 import socket
 import subprocess
 import sys
-import time
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-import psutil
-import psycopg2
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
-
+from deploy.local_airflow import ADMIN_USER, LocalAirflow, free_port
+from deploy.mail_sink import smtp_connection_uri
+from deploy.serve import PROD_SETTINGS, deployment
+from deploy.stack_databases import Databases, choose_databases
+from deploy.stack_state import (
+    MARKER,
+    STOP_TIMEOUT,
+    StackError,
+    StackProcess,
+    StackState,
+    exclusive,
+    stack_folder,
+    state_file,
+    stop_group,
+    stop_stack,
+)
+from deploy.waiting import WaitTimeoutError, until
 from include.bundles.deployer import Deployer, default_store
-from include.db import describe_url, libpq_url, postgres_answers
-from include.deployment.local_airflow import ADMIN_USER, LocalAirflow, free_port
-from include.deployment.mail_sink import smtp_connection_uri
-from include.deployment.serve import PROD_SETTINGS, deployment
-from include.errors import BundleError, MonitoringError
+from include.errors import BundleError
 from include.paths import REPO_ROOT, mes_home
 
-DEFAULT_SERVER = "postgresql://postgres@127.0.0.1:5432/postgres"
 # (what listens, its environment variable, its default port)
 PORTS = (
     ("dev", "MES_DEV_PORT", 8080),
     ("prod", "MES_PROD_PORT", 8081),
     ("smtp", "MES_SMTP_PORT", 8025),
 )
-DATABASE_ROLES = ("dev_airflow", "prod_airflow", "dev_mes", "prod_mes", "deployer")
-# Every process of a stack, and whatever it forks, inherits this variable.
-MARKER = "MES_STACK_ID"
-STOP_TIMEOUT = 30.0
-
-
-class StackError(MonitoringError):
-    """The local stack cannot be started, read or stopped; the message says what to do."""
-
-
-# -- where things are -------------------------------------------------------------------------
-
-
-def stack_folder() -> Path:
-    return mes_home() / "stack"
-
-
-def state_file() -> Path:
-    return stack_folder() / "stack.json"
-
-
-@contextlib.contextmanager
-def _exclusive() -> Iterator[None]:
-    """One ``up`` or ``down`` at a time for a given ``$MES_HOME``."""
-    stack_folder().mkdir(parents=True, exist_ok=True)
-    with (stack_folder() / ".lock").open("a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        yield
-
-
-# -- what was started -------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class StackProcess:
-    """One process ``up`` started: the leader of a process group of its own."""
-
-    name: str
-    pid: int
-    pgid: int
-    create_time: float  # with the pid, tells the process apart from a later one reusing its pid
-    command: list[str]
-    log: str
-
-    @classmethod
-    def of(cls, name: str, process: subprocess.Popen, log: Path) -> StackProcess:
-        return cls(
-            name=name,
-            pid=process.pid,
-            pgid=os.getpgid(process.pid),
-            create_time=psutil.Process(process.pid).create_time(),
-            command=[str(arg) for arg in process.args],
-            log=str(log),
-        )
-
-    def running(self) -> psutil.Process | None:
-        """The process, if it is still the one ``up`` started and has not exited."""
-        try:
-            process = psutil.Process(self.pid)
-            if abs(process.create_time() - self.create_time) > 0.01:
-                return None  # the pid now belongs to another process
-            if process.status() == psutil.STATUS_ZOMBIE:
-                return None
-            return process
-        except psutil.Error:
-            return None
-
-
-@dataclass(frozen=True)
-class StackState:
-    stack_id: str
-    started_at: str
-    mes_home: str
-    urls: dict[str, str]
-    ports: dict[str, int]
-    login: dict[str, str]
-    mail_folder: str
-    log_folders: list[str]
-    database: dict[str, str]
-    prod_bundle_at_start: str | None
-    processes: list[StackProcess]
-
-    def save(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = path.with_name(f".{path.name}.{os.getpid()}")
-        temporary.write_text(json.dumps(asdict(self), indent=2) + "\n")
-        os.replace(temporary, path)
-
-    @classmethod
-    def load(cls, path: Path) -> StackState | None:
-        if not path.exists():
-            return None
-        try:
-            data = json.loads(path.read_text())
-            data["processes"] = [StackProcess(**p) for p in data["processes"]]
-            return cls(**data)
-        except (ValueError, TypeError, KeyError) as exc:
-            raise StackError(
-                f"the state file {path} cannot be read ({exc}): stop its processes by hand if "
-                "any still run, then delete it"
-            ) from None
-
-    def alive(self) -> list[StackProcess]:
-        return [p for p in self.processes if p.running()]
-
-
-def stack_members(state: StackState) -> list[psutil.Process]:
-    """Every live process of the stack: those in the sessions of the recorded processes (a task
-    process has a process group of its own, but stays in its scheduler's session) and those
-    carrying the stack's marker in their environment (which a process title may overwrite)."""
-    sessions = {p.pid: p.create_time for p in state.processes}
-    found = []
-    for process in psutil.process_iter():
-        with contextlib.suppress(psutil.Error, OSError):
-            sid = os.getsid(process.pid)
-            in_session = sid in sessions and process.create_time() >= sessions[sid] - 0.01
-            if (in_session or process.environ().get(MARKER) == state.stack_id) and (
-                process.status() != psutil.STATUS_ZOMBIE
-            ):
-                found.append(process)
-    return found
-
-
-# -- up ---------------------------------------------------------------------------------------
 
 
 def requested_ports(environ: dict[str, str]) -> dict[str, int]:
@@ -217,88 +93,10 @@ def check_ports(ports: dict[str, int]) -> None:
         )
 
 
-@dataclass(frozen=True)
-class Databases:
-    mode: str  # "postgresql" or "embedded"
-    description: str
-    urls: dict[str, str]  # role -> SQLAlchemy URL (PostgreSQL only)
-
-    def airflow_connection(self, role: str) -> str:
-        """The database as an Airflow connection URI (``postgresql://``, no driver suffix)."""
-        return libpq_url(self.urls[role])
-
-
-def choose_databases(environ: dict[str, str]) -> Databases:
-    """PostgreSQL when a server answers, with the stack's databases created; else embedded."""
-    explicit = environ.get("MES_STACK_DATABASE_URL", "").strip()
-    if explicit.lower() == "none":
-        return _embedded("MES_STACK_DATABASE_URL=none")
-    server = explicit or DEFAULT_SERVER
-    try:
-        make_url(server)
-    except ArgumentError:
-        raise StackError(
-            f"MES_STACK_DATABASE_URL={server!r} is not a database URL: give one like "
-            f"{DEFAULT_SERVER}, or none for the embedded databases"
-        ) from None
-    if not postgres_answers(server):
-        if explicit:
-            raise StackError(
-                f"MES_STACK_DATABASE_URL: {describe_url(server)} does not answer. "
-                "Start it or fix the URL; or set MES_STACK_DATABASE_URL=none for the embedded "
-                "SQLite databases. Nothing was started"
-            )
-        return _embedded(f"{describe_url(server)} does not answer")
-    prefix = environ.get("MES_STACK_DATABASE_PREFIX", "").strip() or "mes_stack"
-    if not re.fullmatch(r"[a-z_][a-z0-9_]{0,40}", prefix):
-        raise StackError(
-            f"MES_STACK_DATABASE_PREFIX={prefix!r}: use lower-case letters, digits and _"
-        )
-    names = {role: f"{prefix}_{role}" for role in DATABASE_ROLES}
-    try:
-        _create_missing(server, names.values())
-    except psycopg2.Error as exc:
-        raise StackError(
-            f"cannot create the stack's databases on {describe_url(server)}: "
-            f"{str(exc).strip()}. Use a role allowed to create databases in "
-            "MES_STACK_DATABASE_URL, or MES_STACK_DATABASE_URL=none for the embedded ones"
-        ) from None
-    base = make_url(server).set(drivername="postgresql+psycopg2")
-    urls = {
-        role: base.set(database=name).render_as_string(hide_password=False)
-        for role, name in names.items()
-    }
-    where = f"{base.host or 'localhost'}:{base.port or 5432}"
-    return Databases("postgresql", f"PostgreSQL {where}: {', '.join(names.values())}", urls)
-
-
-def _create_missing(server: str, names: Iterable[str]) -> None:
-    conn = psycopg2.connect(libpq_url(server), connect_timeout=5)
-    conn.autocommit = True  # CREATE DATABASE cannot run in a transaction
-    try:
-        with conn.cursor() as cur:
-            for name in names:
-                cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,))
-                if cur.fetchone() is None:
-                    with contextlib.suppress(psycopg2.errors.DuplicateDatabase):
-                        cur.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        conn.close()
-
-
-def _embedded(reason: str) -> Databases:
-    return Databases(
-        "embedded",
-        f"the embedded defaults, SQLite files under {mes_home()} for the Airflow metadata, "
-        f"the MES and the deployer ({reason})",
-        {},
-    )
-
-
 def start_mail_sink(folder: Path, port: int, log: Path, marker: str) -> subprocess.Popen:
     """The mail sink as a detached process; returns once it accepts connections."""
     with log.open("ab") as output:
-        command = [sys.executable, "-m", "include.deployment.mail_sink"]
+        command = [sys.executable, "-m", "deploy.mail_sink"]
         process = subprocess.Popen(
             [*command, "--folder", str(folder), "--port", str(port)],
             cwd=REPO_ROOT,
@@ -308,20 +106,21 @@ def start_mail_sink(folder: Path, port: int, log: Path, marker: str) -> subproce
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
+
+    def listening() -> bool:
         if process.poll() is not None:
             raise StackError(f"the mail sink exited with {process.returncode}; see {log}")
-        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 1):
-            return process
-        time.sleep(0.2)
-    _stop_group(process.pid)
-    raise StackError(f"the mail sink did not listen on port {port} within 30 s; see {log}")
+        socket.create_connection(("127.0.0.1", port), 1).close()
+        return True
 
-
-def _stop_group(pgid: int) -> None:
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(pgid, signal.SIGKILL)
+    try:
+        until(listening, timeout=30, interval=0.2, retry_on=(OSError,))
+    except WaitTimeoutError:
+        stop_group(process.pid)
+        raise StackError(
+            f"the mail sink did not listen on port {port} within 30 s; see {log}"
+        ) from None
+    return process
 
 
 def prepare_deployments(
@@ -375,7 +174,7 @@ def prod_active_bundle(databases: Databases) -> str | None:
 
 
 def up() -> int:
-    with _exclusive():
+    with exclusive():
         running = StackState.load(state_file())
         if running is not None:
             alive = running.alive()
@@ -447,7 +246,7 @@ def start_stack(ports: dict[str, int], databases: Databases) -> StackState:
     except BaseException:
         for airflow in started:
             airflow.stop()
-        _stop_group(sink.pid)
+        stop_group(sink.pid)
         sink.wait()
         raise
     return StackState(
@@ -495,8 +294,7 @@ def next_steps(state: StackState) -> str:
             f"  - prod ({state.urls['prod']}) serves nothing until bundle_release promotes a "
             "bundle: trigger bundle_release on dev,",
             "    which publishes the bundle, updates prod and verifies it through prod's API",
-            "  - `make down` stops it all; `python -m include.deployment.stack status` shows "
-            "what runs",
+            "  - `make down` stops it all; `python -m deploy.stack status` shows what runs",
         ]
     )
 
@@ -505,7 +303,7 @@ def next_steps(state: StackState) -> str:
 
 
 def down() -> int:
-    with _exclusive():
+    with exclusive():
         state = StackState.load(state_file())
         if state is None:
             print(f"no local stack is running (no state file {state_file()})")
@@ -529,59 +327,6 @@ def down() -> int:
     return 0
 
 
-@dataclass(frozen=True)
-class StopReport:
-    stopped: list[StackProcess]  # the recorded processes that were still running
-    others: int  # processes of their sessions besides them
-    killed: list[str]  # what needed SIGKILL
-
-
-def stop_stack(state: StackState, timeout: float = STOP_TIMEOUT) -> StopReport:
-    """SIGTERM the recorded process groups whose leader is still the process ``up`` started, and
-    the processes of their sessions outside those groups (a task process has a group of its own:
-    without this, its scheduler would wait for it); SIGKILL what is left after ``timeout``; check
-    that nothing is left."""
-    alive = state.alive()
-    groups = {p.pgid for p in alive}
-    others = [m for m in stack_members(state) if m.pid not in {p.pid for p in alive}]
-    for process in alive:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pgid, signal.SIGTERM)
-    for process in others:
-        with contextlib.suppress(psutil.Error, OSError):
-            if os.getpgid(process.pid) not in groups:
-                process.terminate()
-    killed: list[str] = []
-    if not _wait_gone(state, timeout):
-        for process in state.alive():
-            killed.append(process.name)
-            _stop_group(process.pgid)
-        leftovers = [m for m in stack_members(state) if m.pid not in {p.pid for p in alive}]
-        for leftover in leftovers:
-            with contextlib.suppress(psutil.Error):
-                leftover.kill()
-        if leftovers:
-            killed.append(f"{len(leftovers)} of their processes")
-        if not _wait_gone(state, 10):
-            names = ", ".join(
-                f"{p.pid} ({' '.join(p.cmdline())[:80]})" for p in stack_members(state)
-            )
-            raise StackError(
-                f"processes of the stack survived SIGKILL: {names}; the state file "
-                f"{state_file()} is kept"
-            )
-    return StopReport(alive, len(others), killed)
-
-
-def _wait_gone(state: StackState, timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if not state.alive() and not stack_members(state):
-            return True
-        time.sleep(0.5)
-    return False
-
-
 def status() -> int:
     state = StackState.load(state_file())
     if state is None:
@@ -598,7 +343,7 @@ def status() -> int:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m include.deployment.stack", description=__doc__.splitlines()[0]
+        prog="python -m deploy.stack", description=__doc__.splitlines()[0]
     )
     parser.add_argument("command", choices=["up", "down", "status"])
     args = parser.parse_args(argv)

@@ -1,4 +1,4 @@
-"""The two deployments on one machine: ``python -m include.deployment.serve dev|prod``.
+"""The two deployments on one machine: ``python -m deploy.serve dev|prod``.
 
 - **dev** serves the repository's ``dags/`` and works on ``$MES_HOME`` (the demo's data and MES).
 - **prod** serves only the deployer's active bundle for deployment ``prod`` (through the DAG
@@ -19,8 +19,8 @@ import signal
 import threading
 from pathlib import Path
 
+from deploy.local_airflow import LocalAirflow
 from include.bundles.deployer import default_store, deployment_folder
-from include.deployment.local_airflow import LocalAirflow
 from include.paths import REPO_ROOT, mes_home
 
 # What the local prod deployment is configured with in the deployer (demo, make up): it remaps

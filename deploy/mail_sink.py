@@ -1,7 +1,7 @@
 """A local SMTP server that writes every message it receives to a folder, as ``.eml`` files.
 
 The demo's stand-in for a mail server: point Airflow's ``smtp_default`` at it (no TLS) and read
-the warning emails in the folder. ``python -m include.deployment.mail_sink --folder F --port P``
+the warning emails in the folder. ``python -m deploy.mail_sink --folder F --port P``
 runs it on its own.
 """
 
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import itertools
+import json
 import threading
 import time
 from collections.abc import Iterator
@@ -18,7 +19,7 @@ from pathlib import Path
 
 from aiosmtpd.controller import Controller
 
-from include.deployment.local_airflow import free_port
+from deploy.local_airflow import free_port
 
 
 class FolderSink:
@@ -52,8 +53,6 @@ def mail_sink(folder: Path, port: int | None = None) -> Iterator[int]:
 
 def smtp_connection_uri(port: int) -> str:
     """``smtp_default`` for the sink, as an Airflow connection in JSON."""
-    import json
-
     return json.dumps(
         {
             "conn_type": "smtp",
