@@ -39,8 +39,10 @@ from include.drift.rule import DriftRule
 from include.errors import EmptyBatchError
 from include.evaluation.calibration import CALIBRATION_KEY
 from include.evaluation.evaluate import (
-    NO_CALIBRATION_NOTE,
     Evaluation,
+)
+from include.evaluation.notes import (
+    NO_CALIBRATION_NOTE,
     counted_label_notes,
     overlap_with_training,
 )

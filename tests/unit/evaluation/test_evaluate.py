@@ -12,11 +12,11 @@ from include.data.batches import select_period
 from include.errors import DataValidationError, EmptyBatchError
 from include.evaluation.calibration import fit_calibration
 from include.evaluation.evaluate import (
-    NO_CALIBRATION_NOTE,
     PREDICTION_COLUMN,
     PROBABILITY_COLUMN,
     evaluate_batch,
 )
+from include.evaluation.notes import NO_CALIBRATION_NOTE
 from include.periods import Period
 
 PERFORMANCE = {
