@@ -45,7 +45,7 @@ CHILD = r"""
 import os, signal, sys, time
 from pathlib import Path
 sys.path.insert(0, sys.argv[1])
-from include.bundles import archive
+from include.bundles import tarball
 from include.bundles import deployer as module
 
 
@@ -64,7 +64,7 @@ step = os.environ.get("FAULT_KILL_AT", "")
 if step == "started":
     module.Deployer._start = then_die(module.Deployer._start)
 elif step == "extracting":
-    archive._extract = then_die(archive._extract)  # files written, not yet renamed into place
+    tarball._extract = then_die(tarball._extract)  # files written, not yet renamed into place
 elif step == "extracted":
     module.extract_bundle = then_die(module.extract_bundle)
 elif step == "link-temporary":
