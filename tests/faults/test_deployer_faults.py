@@ -47,6 +47,7 @@ from pathlib import Path
 sys.path.insert(0, sys.argv[1])
 from include.bundles import tarball
 from include.bundles import deployer as module
+from include.bundles import reconcile
 
 
 def die(*args, **kwargs):
@@ -93,7 +94,7 @@ elif step == "cleaning":  # removing a leftover release: one file gone, then kil
         next(p for p in Path(path).rglob("*") if p.is_file()).unlink()
         die()
 
-    module.shutil.rmtree = rmtree
+    reconcile.shutil.rmtree = rmtree
 with module.Deployer.open(sys.argv[2], Path(sys.argv[3])) as deployer:
     print(f"asking {time.time()}", flush=True)
     if os.environ.get("FAULT_ASKED_DIR"):
