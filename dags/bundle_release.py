@@ -11,16 +11,34 @@ fails with the reason (and its failure alert).
 
 The prod Airflow's API for the verification comes from `MES_PROD_API_URL`,
 `MES_PROD_API_USER` and `MES_PROD_API_PASSWORD`; without them, the deployer's record is checked.
+
+**verify** waits up to 5 minutes for prod's dag-processor to parse the new version, as a sensor
+in *reschedule* mode: each poke is one look at prod's API, and between pokes (every 10 s) the task
+gives its worker slot back. Not a deferrable sensor: that needs a triggerer, and while the
+docker-compose deployments run one, the local stack (`make demo`, the end-to-end tests) runs only
+an api-server, a scheduler and a dag-processor, where a deferred task would wait forever. Past
+the 5 minutes the task fails saying what prod still serves, and the target is rolled back.
 """
 
 from __future__ import annotations
 
-from airflow.sdk import Param, dag, task
+from airflow.sdk import Param, PokeReturnValue, dag, get_current_context, task
 from airflow.sdk.exceptions import AirflowFailException
 
 from mes_dag_defaults import dag_settings, deployer_session, release_schedule
 
 TUTORIAL_DATASETS = ["transactions", "cardholders", "merchants"]
+# How long the verify step waits for the target to parse the release, and how often it looks.
+SERVE_TIMEOUT = 300
+SERVED_POKE_SECONDS = 10
+
+
+def seconds_since_first_poke(ti) -> float:
+    """How long a reschedule-mode sensor has been poking (0 at its first poke)."""
+    from datetime import UTC, datetime
+
+    first = ti.get_first_reschedule_date(get_current_context())
+    return 0.0 if first is None else (datetime.now(UTC) - first).total_seconds()
 
 
 @dag(
@@ -85,25 +103,38 @@ def bundle_release():
             )
         return status.active_bundle_id
 
-    @task
-    def verify(released: str, params: dict | None = None) -> str:
+    # Reschedule mode: between pokes the sensor gives its worker slot back. Its timeout is a
+    # backstop a poke later than check_served's own, which fails saying what the target serves.
+    @task.sensor(
+        poke_interval=SERVED_POKE_SECONDS,
+        timeout=SERVE_TIMEOUT + SERVED_POKE_SECONDS,
+        mode="reschedule",
+    )
+    def verify(released: str, params: dict | None = None, ti=None) -> PokeReturnValue:
         """The target's record, and (when its API is known) what its Airflow has parsed."""
         import os
 
-        from include.bundles.release import wait_until_served
+        from include.bundles.release import check_served
+        from include.errors import BundleError
 
         with deployer_session() as deployer:
             active = deployer.status(params["target"]).active_bundle_id
         if active != released:
             raise AirflowFailException(f"{params['target']} has {active} active, not {released}")
-        if os.environ.get("MES_PROD_API_URL"):
-            wait_until_served(
+        if not os.environ.get("MES_PROD_API_URL"):
+            return PokeReturnValue(is_done=True, xcom_value=active)
+        try:
+            served = check_served(
                 os.environ["MES_PROD_API_URL"],
                 os.environ.get("MES_PROD_API_USER", "admin"),
                 os.environ.get("MES_PROD_API_PASSWORD", "admin"),
                 bundle_id=released,
+                waited=seconds_since_first_poke(ti),
+                timeout=SERVE_TIMEOUT,
             )
-        return active
+        except BundleError as exc:  # waited long enough: another poke would not help
+            raise AirflowFailException(str(exc)) from exc
+        return PokeReturnValue(is_done=served, xcom_value=active)
 
     # Fails on purpose, after rolling back: a retry would only fail again.
     @task(trigger_rule="one_failed", retries=0)

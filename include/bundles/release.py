@@ -1,6 +1,7 @@
 """A release from the dev deployment: build the bundle, and check what the target serves.
 
-The ``bundle_release`` DAG wires these steps with the deployer's publish, update and rollback.
+The ``bundle_release`` DAG wires these steps with the deployer's publish, update and rollback;
+its verify step is a sensor that calls ``check_served`` once per poke.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import httpx
+from tenacity import Retrying, retry_if_result, wait_fixed
 
 from include.bundles.archive import create_bundle, read_manifest
 from include.bundles.deployer import Deployer
@@ -26,6 +28,8 @@ def bundle_source() -> Path:
 
 
 AUTO = "auto"
+# How long a release waits for the target Airflow to parse its DAGs, in seconds.
+SERVE_TIMEOUT = 300
 
 
 def next_bundle_id(published: Sequence[str]) -> str:
@@ -93,6 +97,32 @@ def served_bundle_version(api_url: str, user: str, password: str, dag_id: str) -
     return versions[0]["bundle_version"] if versions else None
 
 
+def check_served(
+    api_url: str,
+    user: str,
+    password: str,
+    *,
+    bundle_id: str,
+    waited: float,
+    dag_id: str = "recursive_mes",
+    timeout: float = SERVE_TIMEOUT,
+) -> bool:
+    """One look at the target Airflow: whether it has parsed the DAGs of ``bundle_id``.
+
+    ``waited`` is how long the caller has been looking; from ``timeout`` on, a target that still
+    serves another version is a BundleError saying what it serves and what to check.
+    """
+    served = served_bundle_version(api_url, user, password, dag_id)
+    if served == bundle_id:
+        return True
+    if waited >= timeout:
+        raise BundleError(
+            f"the target at {api_url} still serves {served!r} for {dag_id}, not {bundle_id}, "
+            f"after {waited:.0f} s: check its dag-processor and DAG bundle settings"
+        )
+    return False
+
+
 def wait_until_served(
     api_url: str,
     user: str,
@@ -100,17 +130,24 @@ def wait_until_served(
     *,
     bundle_id: str,
     dag_id: str = "recursive_mes",
-    timeout: float = 300,
+    timeout: float = SERVE_TIMEOUT,
+    interval: float = 3,
 ) -> None:
-    """Wait until the target Airflow has parsed the DAGs of ``bundle_id``; fail loudly if not."""
-    deadline = time.monotonic() + timeout
-    served = None
-    while time.monotonic() < deadline:
-        served = served_bundle_version(api_url, user, password, dag_id)
-        if served == bundle_id:
-            return
-        time.sleep(3)
-    raise BundleError(
-        f"the target at {api_url} still serves {served!r} for {dag_id}, not {bundle_id}, after "
-        f"{timeout:.0f} s: check its dag-processor and DAG bundle settings"
+    """Wait until the target Airflow has parsed the DAGs of ``bundle_id``, looking every
+    ``interval`` seconds; fail loudly if it has not after ``timeout`` seconds.
+
+    For callers outside Airflow (tests, scripts); the ``bundle_release`` DAG waits with a sensor.
+    """
+    started = time.monotonic()
+    look = Retrying(retry=retry_if_result(lambda served: not served), wait=wait_fixed(interval))
+    look(
+        lambda: check_served(
+            api_url,
+            user,
+            password,
+            bundle_id=bundle_id,
+            waited=time.monotonic() - started,
+            dag_id=dag_id,
+            timeout=timeout,
+        )
     )

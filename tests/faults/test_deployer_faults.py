@@ -45,8 +45,9 @@ CHILD = r"""
 import os, signal, sys, time
 from pathlib import Path
 sys.path.insert(0, sys.argv[1])
-from include.bundles import archive
+from include.bundles import tarball
 from include.bundles import deployer as module
+from include.bundles import reconcile
 
 
 def die(*args, **kwargs):
@@ -64,7 +65,7 @@ step = os.environ.get("FAULT_KILL_AT", "")
 if step == "started":
     module.Deployer._start = then_die(module.Deployer._start)
 elif step == "extracting":
-    archive._extract = then_die(archive._extract)  # files written, not yet renamed into place
+    tarball._extract = then_die(tarball._extract)  # files written, not yet renamed into place
 elif step == "extracted":
     module.extract_bundle = then_die(module.extract_bundle)
 elif step == "link-temporary":
@@ -93,7 +94,7 @@ elif step == "cleaning":  # removing a leftover release: one file gone, then kil
         next(p for p in Path(path).rglob("*") if p.is_file()).unlink()
         die()
 
-    module.shutil.rmtree = rmtree
+    reconcile.shutil.rmtree = rmtree
 with module.Deployer.open(sys.argv[2], Path(sys.argv[3])) as deployer:
     print(f"asking {time.time()}", flush=True)
     if os.environ.get("FAULT_ASKED_DIR"):

@@ -8,8 +8,8 @@ from importlib import metadata
 import pytest
 
 from include.bundles.archive import Manifest, compare, pinned_requirements
-from include.bundles.deployer import _unmet_requirements
 from include.bundles.pins import read_pins
+from include.bundles.probes import unmet_requirements as _unmet_requirements
 from include.errors import BundleError
 
 PYTEST = metadata.version("pytest")
