@@ -44,6 +44,8 @@ from include.mes.schema import (
 from include.paths import mes_home
 
 if TYPE_CHECKING:
+    from alembic.config import Config
+
     from include.checks import CheckResult
 
 _FEATURE_DRIFT_COLUMNS = {c.name for c in feature_drift.columns} - {"evaluation_id", "details"}
@@ -110,10 +112,11 @@ class ModelEvaluationStore:
     def _transaction(self) -> contextlib.AbstractContextManager[sa.Connection]:
         return transaction(self._engine, f"the model evaluation store at {self.description}")
 
-    def migrate(self, upgrades: Sequence[migrations.Migration] = migrations.UPGRADES) -> list[int]:
-        """Create or upgrade the schema; returns the versions applied (empty when up to date)."""
+    def migrate(self, config: Config | None = None) -> list[int]:
+        """Create or upgrade the schema with Alembic (``config``: ``migrations.alembic_config()``);
+        returns the versions applied (empty when up to date)."""
         with self._transaction() as conn:
-            return migrations.migrate(conn, upgrades)
+            return migrations.migrate(conn, config)
 
     def schema_version(self) -> int:
         with self._transaction() as conn:
