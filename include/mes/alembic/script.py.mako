@@ -14,8 +14,8 @@ from alembic import op
 ${imports if imports else ""}
 from include.mes.migrations import table_schema
 
-revision = ${repr(up_revision)}
-down_revision = ${repr(down_revision)}
+revision = "${up_revision}"
+down_revision = ${repr(down_revision).replace("'", '"')}
 branch_labels = None
 depends_on = None
 
