@@ -1,109 +1,189 @@
-"""Versioned schema of the MES: creates a new store, upgrades an existing one.
+"""Versioned schema of the MES, run by Alembic: creates a new store, upgrades an existing one.
 
-A new store gets the current tables of ``include.mes.schema`` and is stamped with the latest
-version. An existing store gets, in order, every upgrade newer than its version. Everything
-happens in one transaction (PostgreSQL and SQLite both have transactional DDL), under a lock on
-PostgreSQL, so a failed or concurrent migration never leaves a half-upgraded store.
+The revisions live in ``include/mes/alembic/versions/``, numbered ``0001``, ``0002``, ...: the
+number is the schema version that errors and ``ModelEvaluationStore.schema_version()`` report.
+Alembic runs without an ``alembic.ini``: ``alembic_config()`` builds its configuration in code.
+The version is kept in ``mes.mes_alembic_version``, not Alembic's default ``alembic_version``,
+which Airflow's own metadata uses when the MES shares its PostgreSQL database.
 
-To change the schema: edit ``schema.py`` (what new stores get) and append to ``UPGRADES`` the
-statements that bring a store of the previous version to the new one.
+``migrate`` works in the caller's transaction (PostgreSQL and SQLite both have transactional
+DDL), under an advisory lock on PostgreSQL, so a failed or concurrent migration never leaves a
+half-upgraded store:
+
+- a new store gets the current tables of ``include.mes.schema`` and is stamped with the latest
+  revision;
+- a store made before Alembic (its versions in ``mes.schema_migrations``) is stamped with the
+  revision of its version, the old table dropped (code from before Alembic then refuses the
+  store rather than misreading a newer schema), and upgraded like any other; a reader reads
+  such a store as it is;
+- an existing store gets every revision newer than its own;
+- a store newer than the code is refused.
+
+To change the schema, edit ``schema.py`` (what new stores get) and add a revision that brings a
+store of the previous version to the new one, from a shell at the project root::
+
+    python -c 'from include.mes.migrations import new_revision; new_revision("evaluations.owner")'
+
+It writes ``versions/0003_evaluations_owner.py`` with the next number; fill in ``upgrade()`` and
+``downgrade()``, naming tables with ``schema=schema`` (``mes`` on PostgreSQL, none on SQLite),
+and ``ruff format`` it. ``new_revision(..., autogenerate=True)`` drafts them by comparing
+``schema.py`` with the store that ``MES_DATABASE_URL`` names, kept at the latest version. Tests
+bring an empty database up through every revision and check that it matches ``schema.py``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime
+import os
+from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+from alembic.script import Script, ScriptDirectory
 
 from include.errors import StoreError
-from include.mes.schema import SCHEMA, check_results, evaluations, metadata, schema_migrations
+from include.mes.schema import SCHEMA, evaluations, metadata
 
-INITIAL_VERSION = 1
+SCRIPT_LOCATION = Path(__file__).with_name("alembic")
+VERSION_TABLE = "mes_alembic_version"
 # An arbitrary constant key for pg_advisory_xact_lock, shared by every process migrating a store.
 _MIGRATION_LOCK = 0x4D45535F  # "MES_"
 
-
-@dataclass(frozen=True)
-class Migration:
-    """Brings a store from ``version - 1`` to ``version``."""
-
-    version: int
-    description: str
-    upgrade: Callable[[sa.Connection], None]
-
-
-def _add_check_results(conn: sa.Connection) -> None:
-    check_results.create(conn)
-
-
-# Schema changes after the initial version, oldest first (versions 2, 3, ...).
-UPGRADES: tuple[Migration, ...] = (
-    Migration(2, "check_results: the outcome of each check on an evaluation", _add_check_results),
+_alembic_version = sa.Table(
+    VERSION_TABLE, sa.MetaData(schema=SCHEMA), sa.Column("version_num", sa.String(32))
+)
+# Where stores made before Alembic kept their versions; read to upgrade them, then dropped.
+_schema_migrations = sa.Table(
+    "schema_migrations", sa.MetaData(schema=SCHEMA), sa.Column("version", sa.Integer)
 )
 
 
-def latest_version(upgrades: Sequence[Migration] = UPGRADES) -> int:
-    return upgrades[-1].version if upgrades else INITIAL_VERSION
+def alembic_config(*version_locations: str | Path) -> Config:
+    """Alembic's configuration for the MES; ``version_locations`` add folders of revisions."""
+    config = Config()
+    config.set_main_option("script_location", str(SCRIPT_LOCATION).replace("%", "%%"))
+    config.set_main_option("path_separator", "os")
+    folders = [SCRIPT_LOCATION / "versions", *map(Path, version_locations)]
+    config.set_main_option(
+        "version_locations", os.pathsep.join(map(str, folders)).replace("%", "%%")
+    )
+    return config
+
+
+def table_schema(conn: sa.Connection) -> str | None:
+    """The schema a revision names: ``mes`` on PostgreSQL; SQLite has none."""
+    return SCHEMA if conn.dialect.name == "postgresql" else None
+
+
+def context_options(conn: sa.Connection) -> dict[str, Any]:
+    """How Alembic runs on the store (``env.py`` and autogenerate comparisons alike)."""
+    sqlite = conn.dialect.name == "sqlite"
+    return {
+        "target_metadata": target_metadata(conn),
+        "version_table": VERSION_TABLE,
+        "version_table_schema": table_schema(conn),
+        # Autogenerate looks at the mes schema only, never at Airflow's tables beside it.
+        "include_schemas": not sqlite,
+        "include_name": lambda name, kind, _: sqlite or kind != "schema" or name == SCHEMA,
+        # SQLite alters a table by copying it: Alembic's batch mode does that.
+        "render_as_batch": sqlite,
+    }
+
+
+def target_metadata(conn: sa.Connection) -> sa.MetaData:
+    """``schema.py``'s tables as the database names them, for Alembic's autogenerate."""
+    if table_schema(conn) == SCHEMA:
+        return metadata
+    plain = sa.MetaData()
+    for table in metadata.sorted_tables:
+        table.to_metadata(plain, schema=None, referred_schema_fn=lambda *_: sa.schema.BLANK_SCHEMA)
+    return plain
+
+
+def revision_id(version: int) -> str:
+    return f"{version:04d}"
+
+
+def versions(config: Config | None = None) -> list[int]:
+    """The schema versions the revisions make, oldest first: 1, 2, ..."""
+    script = ScriptDirectory.from_config(config or alembic_config())
+    revisions = [r.revision for r in reversed(list(script.walk_revisions()))]
+    expected = [revision_id(v) for v in range(1, len(revisions) + 1)]
+    if revisions != expected:
+        raise StoreError(f"MES revisions must be numbered {expected} in order, got {revisions}")
+    return list(range(1, len(revisions) + 1))
+
+
+def latest_version(config: Config | None = None) -> int:
+    return versions(config)[-1]
 
 
 def current_version(conn: sa.Connection) -> int:
     """The store's schema version; 0 for a database that holds no store yet."""
     inspector = sa.inspect(conn)
-    schema = SCHEMA if conn.dialect.name == "postgresql" else None
-    if not inspector.has_table(schema_migrations.name, schema=schema):
-        if inspector.has_table(evaluations.name, schema=schema):
+    schema = table_schema(conn)
+    if inspector.has_table(VERSION_TABLE, schema=schema):
+        stamped = conn.execute(sa.select(_alembic_version.c.version_num)).scalars().all()
+        if len(stamped) == 1 and stamped[0].isdigit():
+            return int(stamped[0])
+        if stamped:
             raise StoreError(
-                "the database has an 'evaluations' table but no MES schema version: it was not "
-                "created by this project; point the MES at another database or schema"
+                f"the MES schema version {stamped} is not one this project writes: point the MES "
+                "at another database or schema"
             )
-        return 0
-    version = conn.execute(sa.select(sa.func.max(schema_migrations.c.version))).scalar()
-    return int(version or 0)
+    if inspector.has_table(_schema_migrations.name, schema=schema):
+        version = conn.execute(sa.select(sa.func.max(_schema_migrations.c.version))).scalar()
+        return int(version or 0)
+    if inspector.has_table(evaluations.name, schema=schema):
+        raise StoreError(
+            "the database has an 'evaluations' table but no MES schema version: it was not "
+            "created by this project; point the MES at another database or schema"
+        )
+    return 0
 
 
-def migrate(conn: sa.Connection, upgrades: Sequence[Migration] = UPGRADES) -> list[int]:
+def migrate(conn: sa.Connection, config: Config | None = None) -> list[int]:
     """Create or upgrade the store inside the caller's transaction; return the versions applied."""
-    _check_sequence(upgrades)
+    config = config or alembic_config()
+    known = versions(config)
+    latest = known[-1]
     if conn.dialect.name == "postgresql":
         conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK})
         conn.execute(sa.text(f"CREATE SCHEMA IF NOT EXISTS {SCHEMA}"))
     version = current_version(conn)
-    target = latest_version(upgrades)
-    if version > target:
+    if version > latest:
         raise StoreError(
-            f"the MES schema is at version {version} but this code knows versions up to {target}: "
+            f"the MES schema is at version {version} but this code knows versions up to {latest}: "
             "upgrade the project before using this store"
         )
-    now = datetime.now(UTC)
+    config.attributes["connection"] = conn
     if version == 0:
         metadata.create_all(conn)
-        stamped = [(INITIAL_VERSION, "initial schema")] + [
-            (m.version, m.description) for m in upgrades
-        ]
-        conn.execute(
-            schema_migrations.insert(),
-            [{"version": v, "description": d, "applied_at": now} for v, d in stamped],
-        )
-        return [v for v, _ in stamped]
-    applied = []
-    for migration in upgrades:
-        if migration.version > version:
-            migration.upgrade(conn)
-            conn.execute(
-                schema_migrations.insert(),
-                {
-                    "version": migration.version,
-                    "description": migration.description,
-                    "applied_at": now,
-                },
-            )
-            applied.append(migration.version)
+        command.stamp(config, "head")
+        return known
+    if sa.inspect(conn).has_table(_schema_migrations.name, schema=table_schema(conn)):
+        command.stamp(config, revision_id(version))
+        _schema_migrations.drop(conn)
+    elif version == latest:
+        return []
+    applied: list[int] = []
+    config.attributes["on_version_apply"] = [
+        lambda *, step, **_: applied.extend(int(r) for r in step.up_revision_ids)
+    ]
+    command.upgrade(config, "head")
     return applied
 
 
-def _check_sequence(upgrades: Sequence[Migration]) -> None:
-    expected = list(range(INITIAL_VERSION + 1, INITIAL_VERSION + 1 + len(upgrades)))
-    if [m.version for m in upgrades] != expected:
-        raise StoreError(f"MES upgrades must be numbered {expected} in order")
+def new_revision(message: str, *, autogenerate: bool = False, folder: Path | None = None) -> Script:
+    """Write the next numbered revision into ``folder`` (the project's revisions by default)."""
+    config = alembic_config(folder) if folder else alembic_config()
+    script = command.revision(
+        config,
+        message=message,
+        autogenerate=autogenerate,
+        rev_id=revision_id(latest_version(config) + 1),
+        version_path=str(folder or SCRIPT_LOCATION / "versions"),
+    )
+    assert isinstance(script, Script)  # one revision, not a list
+    return script

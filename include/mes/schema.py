@@ -10,7 +10,8 @@ default) there are no schemas: the engine maps ``mes`` to the main database inst
 - ``mes.evaluation_samples``: a sample (at most 50,000 rows) of the evaluated batch, as Parquet.
 - ``mes.check_results``: the latest outcome of each check run on an evaluation (by the
   ``MESCheckOperator``), with the Airflow run that ran it.
-- ``mes.schema_migrations``: which schema versions have been applied.
+
+The schema version is kept by Alembic (``include.mes.migrations``), in ``mes.mes_alembic_version``.
 """
 
 from __future__ import annotations
@@ -24,14 +25,6 @@ metadata = sa.MetaData(schema=SCHEMA)
 
 # JSONB on PostgreSQL (indexable, queryable with ->>), plain JSON text elsewhere.
 Json = sa.JSON().with_variant(JSONB(), "postgresql")
-
-schema_migrations = sa.Table(
-    "schema_migrations",
-    metadata,
-    sa.Column("version", sa.Integer, primary_key=True, autoincrement=False),
-    sa.Column("description", sa.Text, nullable=False),
-    sa.Column("applied_at", sa.DateTime(timezone=True), nullable=False),
-)
 
 evaluations = sa.Table(
     "evaluations",

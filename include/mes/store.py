@@ -29,9 +29,9 @@ from include.mes.records import (
     MetricPoint,
     StoredCheck,
     StoredEvaluation,
-    finite_metrics,
     json_safe,
 )
+from include.mes.rows import SUMMARY_COLUMNS, prepare_rows, stored_evaluation, with_utc
 from include.mes.schema import (
     EVALUATION_CHILDREN,
     SCHEMA,
@@ -44,22 +44,9 @@ from include.mes.schema import (
 from include.paths import mes_home
 
 if TYPE_CHECKING:
-    from include.checks import CheckResult
+    from alembic.config import Config
 
-_FEATURE_DRIFT_COLUMNS = {c.name for c in feature_drift.columns} - {"evaluation_id", "details"}
-_SUMMARY_COLUMNS = (
-    "evaluation_id",
-    "store_name",
-    "model_name",
-    "model_version",
-    "name",
-    "period_start",
-    "period_end",
-    "created_at",
-    "row_count",
-    "labelled",
-    "metrics",
-)
+    from include.checks import CheckResult
 
 
 def resolve_mes_url(url: str | None = None) -> str:
@@ -110,10 +97,11 @@ class ModelEvaluationStore:
     def _transaction(self) -> contextlib.AbstractContextManager[sa.Connection]:
         return transaction(self._engine, f"the model evaluation store at {self.description}")
 
-    def migrate(self, upgrades: Sequence[migrations.Migration] = migrations.UPGRADES) -> list[int]:
-        """Create or upgrade the schema; returns the versions applied (empty when up to date)."""
+    def migrate(self, config: Config | None = None) -> list[int]:
+        """Create or upgrade the schema with Alembic (``config``: ``migrations.alembic_config()``);
+        returns the versions applied (empty when up to date)."""
         with self._transaction() as conn:
-            return migrations.migrate(conn, upgrades)
+            return migrations.migrate(conn, config)
 
     def schema_version(self) -> int:
         with self._transaction() as conn:
@@ -146,7 +134,7 @@ class ModelEvaluationStore:
     def save(self, record: EvaluationRecord) -> str:
         """Store an evaluation, replacing one of the same version and period; return its id."""
         evaluation_id = str(uuid.uuid4())
-        row, children = _prepare_rows(evaluation_id, record)
+        row, children = prepare_rows(evaluation_id, record)
         key = (record.store_name, record.model_version, row["period_start"], row["period_end"])
         with self._transaction() as conn:
             if conn.dialect.name == "postgresql":
@@ -236,7 +224,7 @@ class ModelEvaluationStore:
     ) -> list[EvaluationSummary]:
         """Evaluations in period order, without their quality and drift JSON."""
         query = sa.select(
-            *[evaluations.c[name] for name in _SUMMARY_COLUMNS],
+            *[evaluations.c[name] for name in SUMMARY_COLUMNS],
             evaluations.c.labels,
             # A missing analysis is stored as JSON null, not SQL NULL.
             (sa.func.coalesce(sa.cast(evaluations.c.drift, sa.Text), "null") != "null").label(
@@ -248,11 +236,11 @@ class ModelEvaluationStore:
             rows = conn.execute(query).mappings().all()
         return [
             EvaluationSummary(
-                **{name: row[name] for name in _SUMMARY_COLUMNS},
+                **{name: row[name] for name in SUMMARY_COLUMNS},
                 has_drift=bool(row["has_drift"]),
                 labels=row["labels"] or {},
             )
-            for row in (_with_utc(row, "created_at") for row in rows)
+            for row in (with_utc(row, "created_at") for row in rows)
         ]
 
     def check_results(self, store_name: str) -> dict[str, list[StoredCheck]]:
@@ -266,7 +254,7 @@ class ModelEvaluationStore:
         found: dict[str, list[StoredCheck]] = {}
         with self._transaction() as conn:
             for row in conn.execute(query).mappings():
-                row = _with_utc(row, "checked_at")
+                row = with_utc(row, "checked_at")
                 found.setdefault(row["evaluation_id"], []).append(StoredCheck(**row))
         return found
 
@@ -279,7 +267,7 @@ class ModelEvaluationStore:
         )
         query = _filtered(query, store_name, model_version)
         with self._transaction() as conn:
-            return [_stored(row) for row in conn.execute(query).mappings()]
+            return [stored_evaluation(row) for row in conn.execute(query).mappings()]
 
     def latest(
         self, store_name: str, *, model_version: str | None = None
@@ -293,7 +281,7 @@ class ModelEvaluationStore:
         query = _filtered(query, store_name, model_version)
         with self._transaction() as conn:
             row = conn.execute(query).mappings().first()
-        return _stored(row) if row else None
+        return stored_evaluation(row) if row else None
 
     def get(self, evaluation_id: str) -> StoredEvaluation:
         query = sa.select(evaluations).where(evaluations.c.evaluation_id == evaluation_id)
@@ -303,7 +291,7 @@ class ModelEvaluationStore:
             raise EvaluationNotFoundError(
                 f"no evaluation {evaluation_id!r} in the store at {self.description}"
             )
-        return _stored(row)
+        return stored_evaluation(row)
 
     def metric_history(
         self, metric: str, store_name: str, *, model_version: str | None = None
@@ -392,98 +380,3 @@ def _delete(conn: sa.Connection, evaluation_ids: Sequence[str]) -> int:
 def _lock_key(key: tuple) -> int:
     digest = hashlib.sha256(repr(key).encode()).digest()
     return int.from_bytes(digest[:8], "big", signed=True)
-
-
-def _prepare_rows(evaluation_id: str, record: EvaluationRecord) -> tuple[dict, list]:
-    """Everything to insert, built (and validated) before the transaction starts."""
-    if not record.store_name or not record.model_version:
-        raise StoreError("an evaluation needs a store name and a model version")
-    if record.row_count < 0:
-        raise StoreError(f"row_count must not be negative, got {record.row_count}")
-    row = {
-        "evaluation_id": evaluation_id,
-        "store_name": record.store_name,
-        "model_name": record.model_name,
-        "model_version": record.model_version,
-        "name": record.display_name,
-        "labels": json_safe(dict(record.labels)),
-        "period_start": datetime.combine(record.period.start, datetime.min.time()),
-        "period_end": datetime.combine(record.period.end, datetime.min.time()),
-        "created_at": datetime.now(UTC),
-        "row_count": int(record.row_count),
-        "labelled": bool(record.labelled),
-        "metrics": finite_metrics(record.metrics),
-        "confusion_matrix": json_safe(record.confusion_matrix),
-        "quality": json_safe(record.quality),
-        "drift": json_safe(record.drift),
-    }
-    stats_rows = [
-        {
-            "evaluation_id": evaluation_id,
-            "column_name": str(stats["name"]),
-            "kind": str(stats["kind"]),
-            "statistics": json_safe(stats),
-        }
-        for stats in record.column_statistics
-    ]
-    drift_rows = [_feature_drift_row(evaluation_id, item) for item in record.feature_drift]
-    sample_rows = []
-    if record.sample is not None:
-        buffer = io.BytesIO()
-        record.sample.to_parquet(buffer, index=False)
-        sample_rows.append(
-            {
-                "evaluation_id": evaluation_id,
-                "format": "parquet",
-                "row_count": len(record.sample),
-                "content": buffer.getvalue(),
-            }
-        )
-    children = [
-        (column_statistics, stats_rows),
-        (feature_drift, drift_rows),
-        (evaluation_samples, sample_rows),
-    ]
-    return row, children
-
-
-def _feature_drift_row(evaluation_id: str, item: dict[str, Any]) -> dict[str, Any]:
-    row = {name: None for name in _FEATURE_DRIFT_COLUMNS}
-    details = {}
-    for key, value in item.items():
-        if key in _FEATURE_DRIFT_COLUMNS:
-            row[key] = value if key == "new_categories" else json_safe(value)
-        else:
-            details[key] = value
-    row["new_categories"] = json_safe(row["new_categories"])
-    row.update(evaluation_id=evaluation_id, details=json_safe(details))
-    return row
-
-
-def _with_utc(row: Mapping[str, Any], column: str) -> dict[str, Any]:
-    """SQLite hands back naive datetimes; they were stored in UTC."""
-    values = dict(row)
-    if values[column].tzinfo is None:
-        values[column] = values[column].replace(tzinfo=UTC)
-    return values
-
-
-def _stored(row: Any) -> StoredEvaluation:
-    created_at = _with_utc(row, "created_at")["created_at"]
-    return StoredEvaluation(
-        evaluation_id=row["evaluation_id"],
-        store_name=row["store_name"],
-        model_name=row["model_name"],
-        model_version=row["model_version"],
-        name=row["name"],
-        labels=row["labels"] or {},
-        period_start=row["period_start"],
-        period_end=row["period_end"],
-        created_at=created_at,
-        row_count=row["row_count"],
-        labelled=row["labelled"],
-        metrics=row["metrics"] or {},
-        confusion_matrix=row["confusion_matrix"],
-        quality=row["quality"],
-        drift=row["drift"],
-    )

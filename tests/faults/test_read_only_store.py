@@ -24,6 +24,7 @@ from include.mes_web.app import create_app
 from include.periods import Period
 from tests.support.airflow import TaskEndRecorder, task_states
 from tests.support.dags.mes_check_dag import dag
+from tests.support.mes_versions import create_legacy_store
 
 pytestmark = pytest.mark.integration
 
@@ -163,8 +164,7 @@ def test_a_reader_on_a_database_without_the_mes_is_told_so(reader, cli_env, caps
 
 def test_a_reader_on_an_older_schema_is_told_to_let_a_writer_upgrade_it(reader, capsys) -> None:
     owner, reader_url = reader
-    with ModelEvaluationStore.open(owner, migrate=False) as store:
-        assert store.migrate(()) == [1]  # the store as version 1 of the code created it
+    create_legacy_store(owner, 1)  # the store as version 1 of the code created it
     grant_select(owner, reader_url)
 
     with pytest.raises(Exception, match="schema version 1 and this code reads version 2"):

@@ -8,13 +8,25 @@ from collections.abc import Iterator
 import pandas as pd
 import pytest
 import sqlalchemy as sa
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
 
 from include.checks import CheckOutcome, CheckResult
+from include.db import create_engine
 from include.errors import StoreError
-from include.mes.migrations import UPGRADES, Migration, latest_version
+from include.mes.migrations import (
+    VERSION_TABLE,
+    alembic_config,
+    context_options,
+    latest_version,
+    target_metadata,
+)
 from include.mes.records import EvaluationRecord
+from include.mes.schema import SCHEMA
 from include.mes.store import ModelEvaluationStore, evaluations_table
 from include.periods import Period
+from tests.support.mes_versions import create_legacy_store, write_revision
 
 pytestmark = pytest.mark.integration
 
@@ -201,47 +213,42 @@ def test_concurrent_writers_of_the_same_period_leave_one_evaluation(
 
 
 def test_an_existing_store_is_upgraded_and_keeps_its_evaluations(
-    store: ModelEvaluationStore,
+    store: ModelEvaluationStore, tmp_path
 ) -> None:
     kept = store.save(record("2017Q2"))
-    add_owner = Migration(
-        NEXT,
-        "evaluations.owner",
-        lambda conn: conn.execute(
-            sa.text("ALTER TABLE mes.evaluations ADD COLUMN owner TEXT")
-            if conn.dialect.name == "postgresql"
-            else sa.text("ALTER TABLE evaluations ADD COLUMN owner TEXT")
-        ),
+    write_revision(
+        tmp_path / "owner",
+        'op.add_column("evaluations", sa.Column("owner", sa.Text), schema=schema)',
+        "evaluations_owner",
     )
+    add_owner = alembic_config(tmp_path / "owner")
 
-    assert store.migrate([*UPGRADES, add_owner]) == [NEXT]
-    assert store.migrate([*UPGRADES, add_owner]) == []
+    assert store.migrate(add_owner) == [NEXT]
+    assert store.migrate(add_owner) == []
     assert store.schema_version() == NEXT
     assert store.get(kept).metrics["auc"] == 0.8
 
 
-def test_a_failing_upgrade_changes_nothing(store: ModelEvaluationStore) -> None:
+def test_a_failing_upgrade_changes_nothing(store: ModelEvaluationStore, tmp_path) -> None:
     kept = store.save(record("2017Q2"))
-
-    def half_done(conn: sa.Connection) -> None:
-        conn.execute(
-            sa.text(
-                "DELETE FROM mes.evaluations"
-                if conn.dialect.name == "postgresql"
-                else "DELETE FROM evaluations"
-            )
-        )
+    write_revision(
+        tmp_path / "broken",
+        """
+        op.execute(f"DELETE FROM {schema}.evaluations" if schema else "DELETE FROM evaluations")
         raise RuntimeError("upgrade failed half way")
+        """,
+    )
 
     with pytest.raises(RuntimeError, match="half way"):
-        store.migrate([*UPGRADES, Migration(NEXT, "broken", half_done)])
+        store.migrate(alembic_config(tmp_path / "broken"))
     assert store.schema_version() == latest_version()
     assert store.get(kept).evaluation_id == kept
 
 
-def test_a_store_newer_than_the_code_is_refused(store_url: str) -> None:
+def test_a_store_newer_than_the_code_is_refused(store_url: str, tmp_path) -> None:
     with ModelEvaluationStore.open(store_url) as store:
-        store.migrate([*UPGRADES, Migration(NEXT, "from the future", lambda conn: None)])
+        write_revision(tmp_path / "future", "pass", "from_the_future")
+        store.migrate(alembic_config(tmp_path / "future"))
     with pytest.raises(
         StoreError, match=f"version {NEXT} but this code knows versions up to {NEXT - 1}"
     ):
@@ -263,20 +270,95 @@ def test_an_unsupported_database_is_refused() -> None:
 
 
 def test_a_version_1_store_gains_check_results_and_keeps_its_evaluations(store_url: str) -> None:
+    create_legacy_store(store_url, 1)  # as version 1 of the code, before Alembic, created it
     with ModelEvaluationStore.open(store_url, migrate=False) as store:
-        assert store.migrate(()) == [1]  # the store as version 1 of the code created it
+        assert store.schema_version() == 1
         kept = store.save(record("2017Q4"))
-    engine = sa.create_engine(store_url)
-    with engine.begin() as conn:
-        name = "mes.check_results" if engine.dialect.name == "postgresql" else "check_results"
-        conn.execute(sa.text(f"DROP TABLE {name}"))
-    engine.dispose()
 
     with ModelEvaluationStore.open(store_url) as store:
         assert store.schema_version() == 2
         store.record_checks(kept, [check("data drift < 0.45", CheckOutcome.WARNING, 0.51)])
         assert [c.outcome for c in store.check_results("the_MES")[kept]] == ["WARNING"]
         assert store.get(kept).metrics["data_drift"] == 0.51
+    assert version_tables(store_url) == {VERSION_TABLE: ["0002"]}
+
+
+def test_a_store_of_the_latest_version_before_alembic_opens_as_it_is(store_url: str) -> None:
+    create_legacy_store(store_url, 2)
+    with ModelEvaluationStore.open(store_url, read_only=True) as reader:
+        assert reader.schema_version() == 2  # a reader reads it without writing
+    with ModelEvaluationStore.open(store_url, migrate=False) as store:
+        kept = store.save(record("2017Q4"))
+        assert store.migrate() == []  # stamped, the old version table dropped, nothing to apply
+        assert store.get(kept).metrics["auc"] == 0.8
+    assert version_tables(store_url) == {VERSION_TABLE: ["0002"]}
+
+
+def version_tables(store_url: str) -> dict[str, list[str]]:
+    """The version tables in the MES's schema (and Alembic's default one anywhere)."""
+    engine = sa.create_engine(store_url)
+    postgres = engine.dialect.name == "postgresql"
+    found = {}
+    with engine.connect() as conn:
+        inspector = sa.inspect(conn)
+        for name in (VERSION_TABLE, "alembic_version", "schema_migrations"):
+            if inspector.has_table(name, schema="mes" if postgres else None):
+                table = f"mes.{name}" if postgres else name
+                found[name] = list(conn.execute(sa.text(f"SELECT * FROM {table}")).scalars())
+        if postgres and inspector.has_table("alembic_version"):
+            found["public"] = list(
+                conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalars()
+            )
+    engine.dispose()
+    return found
+
+
+def test_every_revision_run_from_nothing_gives_the_tables_of_a_new_store(store_url: str) -> None:
+    engine, _ = create_engine(store_url, SCHEMA, what="MES database")
+    config = alembic_config()
+    with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execute(sa.text("CREATE SCHEMA mes"))
+        config.attributes["connection"] = conn
+        command.upgrade(config, "head")
+    with engine.connect() as conn:
+        context = MigrationContext.configure(conn, opts=context_options(conn))
+        assert compare_metadata(context, target_metadata(conn)) == []
+    engine.dispose()
+    with ModelEvaluationStore.open(store_url) as store:
+        assert store.schema_version() == latest_version()
+        assert store.migrate() == []
+
+
+def test_airflow_s_alembic_version_beside_the_mes_is_left_alone(postgres_url: str) -> None:
+    engine = sa.create_engine(postgres_url)
+    with engine.begin() as conn:
+        conn.execute(sa.text("CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL)"))
+        conn.execute(sa.text("INSERT INTO alembic_version VALUES ('29ce7909c52b')"))
+    engine.dispose()
+
+    ModelEvaluationStore.open(postgres_url).close()
+    assert version_tables(postgres_url) == {VERSION_TABLE: ["0002"], "public": ["29ce7909c52b"]}
+
+
+def test_concurrent_writers_opening_a_new_store_create_it_once(postgres_url: str) -> None:
+    errors: list[Exception] = []
+    applied: list[list[int]] = []
+
+    def open_and_migrate() -> None:
+        try:
+            with ModelEvaluationStore.open(postgres_url, migrate=False) as store:
+                applied.append(store.migrate())
+        except Exception as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=open_and_migrate) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert sorted(applied) == [[], [], [], [1, 2]]
 
 
 def check(name: str, outcome: CheckOutcome, value: float | None) -> CheckResult:

@@ -17,7 +17,6 @@ from include.mes.schema import (
     evaluations,
     feature_drift,
     metadata,
-    schema_migrations,
 )
 
 NOW = datetime(2019, 7, 1, tzinfo=UTC)
@@ -51,7 +50,6 @@ def _evaluation(evaluation_id: str, version: str = "v1") -> dict:
 
 def test_every_table_lives_in_the_mes_schema():
     assert {table.name for table in metadata.sorted_tables} == {
-        "schema_migrations",
         "evaluations",
         "feature_drift",
         "column_statistics",
@@ -74,7 +72,6 @@ def test_the_children_are_every_table_keyed_by_an_evaluation():
         evaluation_samples,
         check_results,
     }
-    assert schema_migrations not in EVALUATION_CHILDREN
 
 
 def test_json_columns_round_trip(engine):

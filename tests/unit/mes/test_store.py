@@ -11,14 +11,14 @@ from datetime import UTC, datetime
 
 import pandas as pd
 import pytest
-import sqlalchemy as sa
 
 from include.checks import CheckOutcome, CheckResult
 from include.errors import EvaluationNotFoundError, StoreError, StoreNotCreatedError
-from include.mes.migrations import UPGRADES, Migration, latest_version
+from include.mes.migrations import alembic_config, latest_version
 from include.mes.records import EvaluationRecord
 from include.mes.store import ModelEvaluationStore, evaluations_table, resolve_mes_url
 from include.periods import Period
+from tests.support.mes_versions import create_legacy_store, write_revision
 
 
 def _record(quarter: str = "2019Q2", version: str = "v1", **changes) -> EvaluationRecord:
@@ -74,12 +74,7 @@ def test_a_reader_may_not_create_the_store(url):
 
 
 def test_a_reader_refuses_an_older_store_and_reads_a_current_one(url):
-    with ModelEvaluationStore.open(url, migrate=False) as store:
-        store.migrate(())  # stamped version 1, but with every table: drop what 2 added
-    engine = sa.create_engine(url)
-    with engine.begin() as conn:
-        conn.exec_driver_sql("DROP TABLE check_results")
-    engine.dispose()
+    create_legacy_store(url, 1)  # as version 1 of the code, before Alembic, created it
     with pytest.raises(StoreError, match="let a writer upgrade it"):
         ModelEvaluationStore.open(url, read_only=True)
     ModelEvaluationStore.open(url).close()
@@ -87,10 +82,10 @@ def test_a_reader_refuses_an_older_store_and_reads_a_current_one(url):
         assert reader.schema_version() == latest_version()
 
 
-def test_a_reader_refuses_a_store_newer_than_the_code(url):
+def test_a_reader_refuses_a_store_newer_than_the_code(url, tmp_path):
     with ModelEvaluationStore.open(url) as store:
-        future = Migration(latest_version() + 1, "future", lambda conn: None)
-        store.migrate([*UPGRADES, future])
+        write_revision(tmp_path / "future", "pass")
+        store.migrate(alembic_config(tmp_path / "future"))
     with pytest.raises(StoreError, match="upgrade the project"):
         ModelEvaluationStore.open(url, read_only=True)
 
