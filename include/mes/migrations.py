@@ -13,11 +13,14 @@ half-upgraded store:
 - a new store gets the current tables of ``include.mes.schema`` and is stamped with the latest
   revision;
 - a store made before Alembic (its versions in ``mes.schema_migrations``) is stamped with the
-  revision of its version, the old table dropped (code from before Alembic then refuses the
-  store rather than misreading a newer schema), and upgraded like any other; a reader reads
-  such a store as it is;
+  revision of its version and upgraded like any other; a reader reads such a store as it is;
 - an existing store gets every revision newer than its own;
 - a store newer than the code is refused.
+
+``mes.schema_migrations``, the old runner's table, is kept up to date beside Alembic's: one row a
+version applied. Code from before Alembic reads its versions there, so a deployment rolled back
+to an older bundle still opens a store this code upgraded, and still refuses one whose schema
+went past what it knows. Autogenerate leaves that table out.
 
 To change the schema, edit ``schema.py`` (what new stores get) and add a revision that brings a
 store of the previous version to the new one, from a shell at the project root::
@@ -34,6 +37,7 @@ bring an empty database up through every revision and check that it matches ``sc
 from __future__ import annotations
 
 import os
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -53,9 +57,15 @@ _MIGRATION_LOCK = 0x4D45535F  # "MES_"
 _alembic_version = sa.Table(
     VERSION_TABLE, sa.MetaData(schema=SCHEMA), sa.Column("version_num", sa.String(32))
 )
-# Where stores made before Alembic kept their versions; read to upgrade them, then dropped.
+# Where code from before Alembic keeps the versions: read to upgrade its stores, and kept up to
+# date so that such code (a bundle rolled back to) still opens this store or refuses it rightly.
+LEGACY_VERSION_TABLE = "schema_migrations"
 _schema_migrations = sa.Table(
-    "schema_migrations", sa.MetaData(schema=SCHEMA), sa.Column("version", sa.Integer)
+    LEGACY_VERSION_TABLE,
+    sa.MetaData(schema=SCHEMA),
+    sa.Column("version", sa.Integer, primary_key=True),
+    sa.Column("description", sa.Text, nullable=False),
+    sa.Column("applied_at", sa.DateTime(timezone=True), nullable=False),
 )
 
 
@@ -85,10 +95,19 @@ def context_options(conn: sa.Connection) -> dict[str, Any]:
         "version_table_schema": table_schema(conn),
         # Autogenerate looks at the mes schema only, never at Airflow's tables beside it.
         "include_schemas": not sqlite,
-        "include_name": lambda name, kind, _: sqlite or kind != "schema" or name == SCHEMA,
+        "include_name": _include_name(sqlite),
         # SQLite alters a table by copying it: Alembic's batch mode does that.
         "render_as_batch": sqlite,
     }
+
+
+def _include_name(sqlite: bool) -> Any:
+    def include(name: str | None, kind: str, _: Any) -> bool:
+        if kind == "table":
+            return name != LEGACY_VERSION_TABLE  # kept for older code, not part of schema.py
+        return sqlite or kind != "schema" or name == SCHEMA
+
+    return include
 
 
 def target_metadata(conn: sa.Connection) -> sa.MetaData:
@@ -161,18 +180,42 @@ def migrate(conn: sa.Connection, config: Config | None = None) -> list[int]:
     if version == 0:
         metadata.create_all(conn)
         command.stamp(config, "head")
+        _record_for_older_code(conn, config, latest)
         return known
-    if sa.inspect(conn).has_table(_schema_migrations.name, schema=table_schema(conn)):
+    if not _stamped(conn):  # a store made before Alembic: its version is the old runner's
         command.stamp(config, revision_id(version))
-        _schema_migrations.drop(conn)
-    elif version == latest:
+    if version == latest:
+        _record_for_older_code(conn, config, latest)
         return []
     applied: list[int] = []
     config.attributes["on_version_apply"] = [
         lambda *, step, **_: applied.extend(int(r) for r in step.up_revision_ids)
     ]
     command.upgrade(config, "head")
+    _record_for_older_code(conn, config, latest)
     return applied
+
+
+def _stamped(conn: sa.Connection) -> bool:
+    return sa.inspect(conn).has_table(VERSION_TABLE, schema=table_schema(conn))
+
+
+def _record_for_older_code(conn: sa.Connection, config: Config, latest: int) -> None:
+    """One row a version in ``schema_migrations``, as the runner before Alembic wrote them."""
+    _schema_migrations.create(conn, checkfirst=True)
+    recorded = set(conn.execute(sa.select(_schema_migrations.c.version)).scalars())
+    script = ScriptDirectory.from_config(config)
+    missing = [
+        {
+            "version": version,
+            "description": (script.get_revision(revision_id(version)).doc or "").strip(),
+            "applied_at": datetime.now(UTC),
+        }
+        for version in range(1, latest + 1)
+        if version not in recorded
+    ]
+    if missing:
+        conn.execute(_schema_migrations.insert(), missing)
 
 
 def new_revision(message: str, *, autogenerate: bool = False, folder: Path | None = None) -> Script:

@@ -280,7 +280,7 @@ def test_a_version_1_store_gains_check_results_and_keeps_its_evaluations(store_u
         store.record_checks(kept, [check("data drift < 0.45", CheckOutcome.WARNING, 0.51)])
         assert [c.outcome for c in store.check_results("the_MES")[kept]] == ["WARNING"]
         assert store.get(kept).metrics["data_drift"] == 0.51
-    assert version_tables(store_url) == {VERSION_TABLE: ["0002"]}
+    assert version_tables(store_url) == {VERSION_TABLE: ["0002"], "schema_migrations": [1, 2]}
 
 
 def test_a_store_of_the_latest_version_before_alembic_opens_as_it_is(store_url: str) -> None:
@@ -289,9 +289,9 @@ def test_a_store_of_the_latest_version_before_alembic_opens_as_it_is(store_url: 
         assert reader.schema_version() == 2  # a reader reads it without writing
     with ModelEvaluationStore.open(store_url, migrate=False) as store:
         kept = store.save(record("2017Q4"))
-        assert store.migrate() == []  # stamped, the old version table dropped, nothing to apply
+        assert store.migrate() == []  # stamped, the old version table kept, nothing to apply
         assert store.get(kept).metrics["auc"] == 0.8
-    assert version_tables(store_url) == {VERSION_TABLE: ["0002"]}
+    assert version_tables(store_url) == {VERSION_TABLE: ["0002"], "schema_migrations": [1, 2]}
 
 
 def version_tables(store_url: str) -> dict[str, list[str]]:
@@ -338,7 +338,11 @@ def test_airflow_s_alembic_version_beside_the_mes_is_left_alone(postgres_url: st
     engine.dispose()
 
     ModelEvaluationStore.open(postgres_url).close()
-    assert version_tables(postgres_url) == {VERSION_TABLE: ["0002"], "public": ["29ce7909c52b"]}
+    assert version_tables(postgres_url) == {
+        VERSION_TABLE: ["0002"],
+        "schema_migrations": [1, 2],
+        "public": ["29ce7909c52b"],
+    }
 
 
 def test_concurrent_writers_opening_a_new_store_create_it_once(postgres_url: str) -> None:

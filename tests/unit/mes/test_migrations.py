@@ -17,6 +17,7 @@ from alembic.runtime.migration import MigrationContext
 from include.db import create_engine
 from include.errors import StoreError
 from include.mes.migrations import (
+    LEGACY_VERSION_TABLE,
     SCRIPT_LOCATION,
     VERSION_TABLE,
     alembic_config,
@@ -89,8 +90,8 @@ def test_a_new_store_is_created_and_stamped_with_every_version(engine):
         assert current_version(conn) == latest_version()
         stamped = conn.exec_driver_sql(f"SELECT version_num FROM {VERSION_TABLE}").scalars()
         assert stamped.all() == ["0002"]
-    # Its own version table, never Airflow's alembic_version; no table of the old runner.
-    assert _tables(engine) == STORE_TABLES | {VERSION_TABLE}
+    # Its own version table, never Airflow's alembic_version; the old runner's for older code.
+    assert _tables(engine) == STORE_TABLES | {VERSION_TABLE, LEGACY_VERSION_TABLE}
     assert _differences(engine) == []
 
 
@@ -117,7 +118,8 @@ def test_the_revisions_downgrade_to_nothing(engine):
         migrate(conn)
         config.attributes["connection"] = conn
         command.downgrade(config, "base")
-    assert _tables(engine) == {VERSION_TABLE}
+    # the old runner's table is kept by migrate(), not by a revision
+    assert _tables(engine) == {VERSION_TABLE, LEGACY_VERSION_TABLE}
 
 
 def test_a_database_with_a_foreign_evaluations_table_is_refused(engine):
@@ -145,7 +147,7 @@ def test_revisions_out_of_sequence_are_refused_before_anything_is_done(engine, t
 
 
 @pytest.mark.parametrize("version", [1, 2])
-def test_a_store_made_before_alembic_is_stamped_upgraded_and_its_old_table_dropped(
+def test_a_store_made_before_alembic_is_stamped_upgraded_and_its_old_table_kept_current(
     url, engine, version
 ):
     create_legacy_store(url, version)
@@ -155,7 +157,9 @@ def test_a_store_made_before_alembic_is_stamped_upgraded_and_its_old_table_dropp
         assert migrate(conn) == list(range(version + 1, latest_version() + 1))
     with engine.connect() as conn:
         assert current_version(conn) == latest_version()
-    assert _tables(engine) == STORE_TABLES | {VERSION_TABLE}
+        legacy = conn.exec_driver_sql(f"SELECT version FROM {LEGACY_VERSION_TABLE}").scalars()
+        assert sorted(legacy) == list(range(1, latest_version() + 1))
+    assert _tables(engine) == STORE_TABLES | {VERSION_TABLE, LEGACY_VERSION_TABLE}
     assert _differences(engine) == []
 
 
