@@ -8,7 +8,7 @@ ticks, points); the markup is ``templates/mes_web/chart.svg`` and ``legend.html`
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from include.drift.report_charts import (
@@ -154,7 +154,14 @@ def metric_chart(
     ).rstrip("\n")  # the template file's last newline: the chart sits inline in a figure
 
 
-def _series(metric, values, kind, x, y, colours) -> Series:
+def _series(
+    metric: str,
+    values: Sequence[MetricValue],
+    kind: str,
+    x: Callable[[int], float],
+    y: Callable[[float], float],
+    colours: Mapping[str, str],
+) -> Series:
     """The lines and dots of one series, on the chart's scales ``x`` (index) and ``y``."""
     lines = tuple(
         (
@@ -172,13 +179,13 @@ def _series(metric, values, kind, x, y, colours) -> Series:
         if value.value is None:
             continue
         colour = colours[value.model_version]
-        bar = interval = None
+        bar, interval = None, ""
         if value.low is not None and value.high is not None:
             bar = Line(x(index), y(value.low), x(index), y(value.high), colour, 1.5)
             interval = f" [{short_number(value.low)}, {short_number(value.high)}]"
         title = (
             f"{value.evaluation} (model {value.model_version}): "
-            f"{what} = {value.value:.6g}{interval or ''}"
+            f"{what} = {value.value:.6g}{interval}"
         )
         dots.append(Dot(x(index), y(value.value), colour, title, bar))
     return Series(kind, kind == "estimated", lines, tuple(dots))
