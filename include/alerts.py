@@ -1,15 +1,18 @@
 """The emails the monitor sends: the drift warning (the tutorial's mail reporter) and its log.
 
-Pure text and HTML from what the run produced; the Airflow side only sends them.
+Pure text and HTML from what the run produced; the Airflow side only sends them. This module
+shapes the data; the body and the log are templates (``templates/alerts/warning.html``,
+autoescaped, and ``run_log.txt``), as the SMTP provider keeps its email bodies in files.
 """
 
 from __future__ import annotations
 
-import html
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
+
+from include.templating import render
 
 
 @dataclass(frozen=True)
@@ -44,50 +47,25 @@ def warning_email(
     rather than n/a, and warnings about the numbers (an in-sample evaluation) are listed.
     """
     undefined, notes = _undefined_and_notes(evaluation or {})
-    warned = [r for r in results if r.get("outcome") == "WARNING"]
-    rows = "".join(
-        "<tr>"
-        f"<td>{html.escape(str(r.get('name')))}</td>"
-        f"<td>{html.escape(str(r.get('metric')))}</td>"
-        f"<td>{_value(r.get('value'), undefined.get(str(r.get('metric'))))}</td>"
-        f"<td>{html.escape(str(r.get('message') or ''))}</td>"
-        "</tr>"
-        for r in warned
-    )
-    evaluated = ""
-    if evaluation:
-        model = evaluation.get("model")
-        of_model = f"model <b>{html.escape(str(model))}</b>, " if model else "model "
-        store = evaluation.get("store")
-        in_store = f" in store <b>{html.escape(str(store))}</b>" if store else ""
-        evaluated = (
-            f"<p>Evaluation checked: period <b>{html.escape(str(evaluation.get('name')))}</b> of "
-            f"{of_model}version {html.escape(str(evaluation.get('model_version')))} "
-            f"(evaluation {html.escape(str(evaluation.get('evaluation_id')))}){in_store}.</p>"
-        )
-    url = run_url(base_url, dag_id, run_id)
-    if url:
-        where = (
-            "You can find the attached run log and drift report, or view the run here: "
-            f'<a href="{html.escape(url)}">{html.escape(url)}</a>'
-        )
-    else:
-        where = (
-            "You can find the attached run log and drift report. No link to the run can be "
-            "given: this Airflow deployment has no base URL configured ([api] base_url). "
-            f"Look for run <b>{html.escape(run_id)}</b> of DAG <b>{html.escape(dag_id)}</b> in "
-            "the Airflow UI."
-        )
-    body = (
-        f"<p>The &ldquo;{html.escape(dag_id)}&rdquo; DAG returned a warning for exceeding the "
-        "data drift threshold.</p>"
-        f"{evaluated}"
-        "<p>Here&rsquo;s the summary of warning events:</p>"
-        '<table border="1" cellpadding="4" cellspacing="0">'
-        "<tr><th>Check</th><th>Metric</th><th>Value</th><th>Details</th></tr>"
-        f"{rows}</table>"
-        f"{_notes_html(undefined, notes)}"
-        f"<p>{where}</p>"
+    rows = [
+        {
+            "name": result.get("name"),
+            "metric": result.get("metric"),
+            "value": _value(result.get("value"), undefined.get(str(result.get("metric")))),
+            "message": result.get("message") or "",
+        }
+        for result in results
+        if result.get("outcome") == "WARNING"
+    ]
+    body = render(
+        "alerts/warning.html",
+        dag_id=dag_id,
+        run_id=run_id,
+        evaluation=evaluation,
+        rows=rows,
+        undefined=undefined,
+        notes=notes,
+        url=run_url(base_url, dag_id, run_id),
     )
     return WarningEmail(subject=warning_subject(dag_id), html=body)
 
@@ -101,14 +79,14 @@ def run_log(
     outcome: str | None,
 ) -> str:
     """The run's log as attached to the warning: each task's state, then the check table."""
-    width = max((len(task) for task in task_states), default=4)
-    states = "\n".join(
-        f"  {task:<{width}}  {state or 'none'}" for task, state in sorted(task_states.items())
-    )
-    return (
-        f"DAG {dag_id}, run {run_id}\n\n"
-        f"Task states:\n{states}\n\n"
-        f"Checks (outcome {outcome or 'n/a'}):\n{check_table}\n"
+    return render(
+        "alerts/run_log.txt",
+        dag_id=dag_id,
+        run_id=run_id,
+        task_states=sorted(task_states.items()),
+        width=max((len(task) for task in task_states), default=4),
+        check_table=check_table,
+        outcome=outcome,
     )
 
 
@@ -129,27 +107,10 @@ def _undefined_and_notes(evaluation: Mapping[str, Any]) -> tuple[dict[str, str],
     return undefined, notes
 
 
-def _notes_html(undefined: Mapping[str, str], notes: Mapping[str, str]) -> str:
-    items = [
-        f"<li><b>{html.escape(metric)}</b>: undefined ({html.escape(reason)})</li>"
-        for metric, reason in undefined.items()
-    ]
-    items += [
-        f"<li><b>{'warning' if topic == 'in_sample' else 'note'}</b>: {html.escape(text)}</li>"
-        for topic, text in notes.items()
-    ]
-    if not items:
-        return ""
-    return f"<p>About this evaluation&rsquo;s numbers:</p><ul>{''.join(items)}</ul>"
-
-
 def _value(value: Any, reason: str | None) -> str:
+    """A check's value as the table shows it (text, escaped by the template)."""
     if value is None and reason:
-        return f"undefined ({html.escape(reason)})"
-    return _number(value)
-
-
-def _number(value: Any) -> str:
+        return f"undefined ({reason})"
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return f"{value:.4g}"
-    return "n/a" if value is None else html.escape(str(value))
+    return "n/a" if value is None else str(value)

@@ -1,13 +1,14 @@
 """Inline SVG charts of a metric over a store's evaluations, drawn with no plotting library.
 
-Like the drift report's charts: nothing to fetch, data text escaped, and every dot carries a
-``<title>`` so hovering shows the evaluation, the model version and the exact value.
+Like the drift report's charts: nothing to fetch, and every dot carries a ``<title>`` so hovering
+shows the evaluation, the model version and the exact value. Python computes the geometry (scale,
+ticks, points); the markup is ``templates/mes_web/chart.svg`` and ``legend.html``, autoescaped.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from include.drift.report_charts import (
@@ -16,13 +17,11 @@ from include.drift.report_charts import (
     GRID_COLOUR,
     REFERENCE_COLOUR,
     Frame,
-    esc,
     nice_ticks,
     short_number,
-    svg_line,
-    svg_text,
     truncate,
 )
+from include.templating import render
 
 FRAME = Frame(width=360, height=190, left=46, right=14, top=14, bottom=38)
 WIDE_FRAME = Frame(width=960, height=300, left=56, right=16, top=16, bottom=40)
@@ -47,6 +46,44 @@ class MetricValue:
 
 
 ESTIMATED_NOTE = "dashed line, hollow dots: estimated from the scores (no labels needed)"
+
+
+@dataclass(frozen=True)
+class Line:
+    x1: float
+    y1: float
+    x2: float
+    y2: float
+    colour: str
+    width: float = 1
+
+
+@dataclass(frozen=True)
+class Label:
+    x: float
+    y: float
+    text: str
+
+
+@dataclass(frozen=True)
+class Dot:
+    """A value's dot; ``bar`` its interval, ``title`` what hovering shows."""
+
+    x: float
+    y: float
+    colour: str
+    title: str
+    bar: Line | None
+
+
+@dataclass(frozen=True)
+class Series:
+    """One series' lines (``(points, colour)``, one per run of a model version) and dots."""
+
+    kind: str  # "value" alone; "realised" and "estimated" side by side
+    dashed: bool
+    lines: tuple[tuple[str, str], ...]
+    dots: tuple[Dot, ...]
 
 
 def metric_chart(
@@ -88,61 +125,70 @@ def metric_chart(
         return frame.y0 - (value - low) / (high - low) * (frame.y0 - frame.y1)
 
     step = ticks[1] - ticks[0] if len(ticks) > 1 else 1.0
-    body: list[str] = []
-    for tick in ticks:
-        if low <= tick <= high:
-            body.append(svg_line(frame.x0, y(tick), frame.x1, y(tick), GRID_COLOUR))
-            body.append(
-                svg_text(
-                    frame.x0 - 5, y(tick) + 3, tick_label(tick, step), anchor="end", cls="tick"
-                )
-            )
-    body.append(svg_line(frame.x0, frame.y0, frame.x1, frame.y0, AXIS_COLOUR))
-
+    grid = [
+        (
+            Line(frame.x0, y(tick), frame.x1, y(tick), GRID_COLOUR),
+            Label(frame.x0 - 5, y(tick) + 3, tick_label(tick, step)),
+        )
+        for tick in ticks
+        if low <= tick <= high
+    ]
     colours = _version_colours(values)
-    series = [(values, "realised" if estimated else "", False)]
+    series = [_series(metric, values, "realised" if estimated else "value", x, y, colours)]
     if estimated:
-        series.append((estimated, "estimated", True))
-    for points_of, kind, dashed in series:
-        dash = ' stroke-dasharray="5 4"' if dashed else ""
-        for run in _runs_of_one_version(points_of):
-            points = " ".join(f"{x(i):.1f},{y(points_of[i].value):.1f}" for i in run)
-            colour = colours[points_of[run[0]].model_version]
-            body.append(
-                f'<polyline points="{points}" fill="none" stroke="{colour}" stroke-width="2"'
-                f'{dash} data-series="{kind or "value"}"/>'
-            )
-        # A dot (with its exact value on hover) for each of the latest evaluations only: a long
-        # history stays a light line.
-        first_dot = max(0, len(points_of) - DOT_LIMIT)
-        for index, value in enumerate(points_of[first_dot:], start=first_dot):
-            if value.value is None:
-                continue
-            colour = colours[value.model_version]
-            if value.low is not None and value.high is not None:
-                body.append(svg_line(x(index), y(value.low), x(index), y(value.high), colour, 1.5))
-            interval = (
-                f" [{short_number(value.low)}, {short_number(value.high)}]"
-                if value.low is not None and value.high is not None
-                else ""
-            )
-            fill = (
-                f'fill="#fff" stroke="{colour}" stroke-width="2"' if dashed else f'fill="{colour}"'
-            )
-            what = f"{kind} {metric}" if kind else metric
-            body.append(
-                f'<circle cx="{x(index):.1f}" cy="{y(value.value):.1f}" r="3.5" {fill} '
-                f'data-series="{kind or "value"}">'
-                f"<title>{esc(value.evaluation)} (model {esc(value.model_version)}): "
-                f"{esc(what)} = {value.value:.6g}{esc(interval)}</title></circle>"
-            )
+        series.append(_series(metric, estimated, "estimated", x, y, colours))
     label_every = math.ceil(len(values) / MAX_LABELS)
-    for index, value in enumerate(values):
-        if index % label_every == 0 or index == len(values) - 1:
-            body.append(
-                svg_text(x(index), frame.y0 + 14, truncate(value.evaluation, 12), cls="tick")
-            )
-    return frame.svg(body, f"{metric} over the evaluations")
+    labels = [
+        Label(x(index), frame.y0 + 14, truncate(value.evaluation, 12))
+        for index, value in enumerate(values)
+        if index % label_every == 0 or index == len(values) - 1
+    ]
+    return render(
+        "mes_web/chart.svg",
+        frame=frame,
+        label=f"{metric} over the evaluations",
+        grid=grid,
+        axis=Line(frame.x0, frame.y0, frame.x1, frame.y0, AXIS_COLOUR),
+        series=series,
+        labels=labels,
+    ).rstrip("\n")  # the template file's last newline: the chart sits inline in a figure
+
+
+def _series(
+    metric: str,
+    values: Sequence[MetricValue],
+    kind: str,
+    x: Callable[[int], float],
+    y: Callable[[float], float],
+    colours: Mapping[str, str],
+) -> Series:
+    """The lines and dots of one series, on the chart's scales ``x`` (index) and ``y``."""
+    lines = tuple(
+        (
+            " ".join(f"{x(i):.1f},{y(values[i].value):.1f}" for i in run),
+            colours[values[run[0]].model_version],
+        )
+        for run in _runs_of_one_version(values)
+    )
+    # A dot (with its exact value on hover) for each of the latest evaluations only: a long
+    # history stays a light line.
+    first_dot = max(0, len(values) - DOT_LIMIT)
+    what = metric if kind == "value" else f"{kind} {metric}"
+    dots = []
+    for index, value in enumerate(values[first_dot:], start=first_dot):
+        if value.value is None:
+            continue
+        colour = colours[value.model_version]
+        bar, interval = None, ""
+        if value.low is not None and value.high is not None:
+            bar = Line(x(index), y(value.low), x(index), y(value.high), colour, 1.5)
+            interval = f" [{short_number(value.low)}, {short_number(value.high)}]"
+        title = (
+            f"{value.evaluation} (model {value.model_version}): "
+            f"{what} = {value.value:.6g}{interval}"
+        )
+        dots.append(Dot(x(index), y(value.value), colour, title, bar))
+    return Series(kind, kind == "estimated", lines, tuple(dots))
 
 
 def _runs_of_one_version(values: Sequence[MetricValue]) -> list[list[int]]:
@@ -182,7 +228,4 @@ def _version_colours(values: Sequence[MetricValue]) -> dict[str, str]:
 def version_legend(versions: Sequence[str]) -> str:
     """The colour of each model version, as HTML to put beside the charts."""
     colours = _version_colours([MetricValue("", v, 0.0) for v in versions])
-    return "".join(
-        f'<span class="dot" style="background:{colour}"></span>model {esc(version)}'
-        for version, colour in colours.items()
-    )
+    return render("mes_web/legend.html", colours=colours).rstrip("\n")

@@ -8,19 +8,21 @@
 - an evaluation's **drift report** (``include.drift.report``) with a way back.
 
 Pages are self-contained (inline CSS and SVG, no script) and every link is relative, so they
-work under any Airflow base URL and inside the UI's frame. Text from the store is escaped.
+work under any Airflow base URL and inside the UI's frame. This module shapes the data; the
+markup is in ``templates/mes_web/`` (autoescaped, extending ``base.html``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import quote
 
+from markupsafe import Markup
+
 from include.checks import CheckOutcome
-from include.drift.report import STYLE as REPORT_STYLE
 from include.drift.report import render_drift_report
-from include.drift.report_charts import esc
 from include.mes.records import EvaluationSummary, StoredCheck, StoredEvaluation
 from include.mes_web.charts import (
     ESTIMATED_NOTE,
@@ -30,6 +32,7 @@ from include.mes_web.charts import (
     metric_chart,
     version_legend,
 )
+from include.templating import render
 
 # The metrics of the evaluations table, in order: (metric, heading, True when higher is better).
 TABLE_METRICS = (
@@ -48,35 +51,6 @@ TABLE_ROWS = 60
 # its interval (estimated_auc_track_sd).
 _INTERVAL_SUFFIXES = ("_ci_low", "_ci_high", "_track_sd")
 ESTIMATED_PREFIX = "estimated_"  # performance estimated without labels (estimated_auc...)
-
-STYLE = (
-    REPORT_STYLE
-    + """
-.status-badge { display: inline-block; font-weight: 700; padding: 2px 10px; border-radius: 12px;
-  font-size: 13px; letter-spacing: .03em; }
-.outcome-OK { background: #d7f0e6; color: #005c43; }
-.outcome-WARNING { background: #fde6c8; color: #7a4100; }
-.outcome-ERROR { background: #f8d3d0; color: #8c1a10; }
-.outcome-EMPTY, .outcome-NOT-CHECKED { background: #e8eef3; color: #36516a; }
-.stores { display: grid; grid-template-columns: repeat(auto-fill, minmax(320px, 1fr)); gap: 16px; }
-.store h2 a { text-decoration: none; }
-.evaluations td, .evaluations th { white-space: nowrap; }
-.evaluations td.checks { white-space: normal; min-width: 180px; }
-.evaluations .badge { margin-right: 4px; }
-.evaluations .interval { font-size: 12px; }
-.undefined { color: var(--muted); font-style: italic; white-space: normal; }
-.evaluations .badge.in-sample, .evaluations .badge.note { margin: 0 0 0 6px; }
-.badge.in-sample { background: #fbe3d4; color: #8a3300; }
-.badge.note { background: #e8eef3; color: #36516a; }
-.charts figure { margin: 0; border: 1px solid var(--line); border-radius: 6px; padding: 8px; }
-.charts figure svg { width: 100%; height: auto; display: block; }
-.charts figcaption { font-weight: 600; }
-nav.crumbs { font-size: 13px; margin-bottom: 10px; }
-main.wide { max-width: none; }
-nav.crumbs a { color: var(--muted); }
-details summary { cursor: pointer; font-weight: 600; margin: 8px 0; }
-"""
-)
 
 
 @dataclass(frozen=True)
@@ -117,40 +91,25 @@ class StoreOverview:
     status: ModelStatus
 
 
+@dataclass(frozen=True)
+class Figure:
+    """One chart of the store or metric page: the metric, its SVG and whether it is estimated."""
+
+    metric: str
+    chart: Markup
+    estimated: bool
+
+
 def overview_page(stores: Sequence[StoreOverview], *, where: str) -> str:
-    if not stores:
-        body = (
-            "<div class='block'><p>The MES holds no evaluation yet. Run the DAG "
-            "<strong>build_project_mes</strong> (or <strong>data_drift_monitor</strong>) to "
-            "evaluate the model; its evaluations appear here.</p></div>"
-        )
-    else:
-        body = "<div class='stores'>" + "".join(_store_card(s) for s in stores) + "</div>"
-    return _document(
-        "Model evaluation stores",
-        f"<h1>Model evaluation stores</h1><p class='muted'>The MES at {esc(where)}.</p>{body}",
-    )
-
-
-def _store_card(store: StoreOverview) -> str:
-    latest = store.evaluations[-1] if store.evaluations else None
-    models = sorted({e.model_name for e in store.evaluations})
-    latest_line = (
-        f"<tr><th>Latest evaluation</th><td>{esc(latest.name)} (model {esc(latest.model_version)})"
-        f"</td></tr><tr><th>AUC</th><td>{_metric_cell(latest, 'auc')}</td></tr>"
-        f"<tr><th>Data drift</th><td>{_drift_cell(latest.metrics)}</td></tr>"
-        if latest
-        else ""
-    )
-    return (
-        f"<section class='block store'><h2><a href='stores/{_path(store.name)}'>"
-        f"{esc(store.name)}</a></h2>"
-        f"<p>{_status_badge(store.status.outcome)} <span class='muted'>"
-        f"{esc(store.status.explanation)}</span></p>"
-        f"<table class='kv'><tr><th>Model</th><td>{esc(', '.join(models))}</td></tr>"
-        f"<tr><th>Evaluations</th><td>{len(store.evaluations)}</td></tr>{latest_line}</table>"
-        f"<p><a href='stores/{_path(store.name)}'>Open the store</a></p></section>"
-    )
+    cards = [
+        {
+            "store": store,
+            "latest": store.evaluations[-1] if store.evaluations else None,
+            "models": ", ".join(sorted({e.model_name for e in store.evaluations})),
+        }
+        for store in stores
+    ]
+    return _page("mes_web/overview.html", cards=cards, where=where)
 
 
 def store_page(
@@ -163,60 +122,72 @@ def store_page(
     """The store: status, the latest ``rows`` evaluations (None: all), the main metrics' charts,
     and the per-feature metrics as links to their own chart."""
     status = model_status(summaries, checks)
-    crumbs = "<nav class='crumbs'><a href='../'>Model evaluation stores</a> / </nav>"
-    header = (
-        f"{crumbs}<h1>{esc(name)}</h1>"
-        f"<p>Model status: {_status_badge(status.outcome)} "
-        f"<span class='muted'>{esc(status.explanation)}</span>{_checked_by(status.checks)}</p>"
-    )
-    if not summaries:
-        return _document(name, header + "<div class='block'>No evaluation in this store.</div>")
-    return _document(
-        f"{name}: model evaluation store",
-        header + _evaluations_table(summaries, checks, rows) + _charts(summaries),
-        wide=True,
-    )
+    context: dict[str, Any] = {"name": name, "status": status, "summaries": summaries}
+    if summaries:
+        main, per_feature = _chart_metrics(summaries)
+        versions = list(dict.fromkeys(s.model_version for s in summaries))
+        context |= {
+            "table_metrics": _table_metrics(summaries),
+            "shown": list(reversed(summaries))[:rows],  # the most recent period first
+            "checks": checks,
+            "legend": Markup(version_legend(versions)),
+            "figures": _figures(main, summaries),
+            "per_feature": _per_feature(per_feature, summaries[-1].metrics),
+        }
+    return _page("mes_web/store.html", **context)
 
 
 def metric_page(name: str, metric: str, summaries: Sequence[EvaluationSummary]) -> str:
     """One metric of a store over its evaluations: a wide chart and the values."""
     estimate = f"{ESTIMATED_PREFIX}{metric}"
     measured = [s for s in summaries if metric in s.metrics or estimate in s.metrics]
-    crumbs = (
-        "<nav class='crumbs'><a href='../'>Model evaluation stores</a> / "
-        f"<a href='{_path(name)}'>{esc(name)}</a> /</nav>"
-    )
-    if not measured:
-        body = (
-            f"<div class='block'>No evaluation of {esc(name)} has the metric {esc(metric)}.</div>"
-        )
-        return _document(f"{metric}: {name}", f"{crumbs}<h1>{esc(metric)}</h1>{body}")
-    versions = list(dict.fromkeys(s.model_version for s in measured))
-    both = any(estimate in s.metrics for s in measured)
-    columns = [metric, estimate] if both else [metric]
-    values = "".join(
-        f"<tr><td>{esc(s.name)}</td><td>{esc(s.model_version)}</td>"
-        + "".join(f"<td class='num'>{_exact(s.metrics.get(m))}</td>" for m in columns)
-        + "</tr>"
-        for s in reversed(measured)
-    )
-    heads = "".join(f"<th class='num'>{esc(m)}</th>" for m in columns)
-    return _document(
-        f"{metric}: {name}",
-        f"{crumbs}<h1>{esc(metric)}</h1><section class='block'>"
-        f"<p class='legend'>{version_legend(versions)}</p>"
-        f"<div class='chart wide'>{_figures([metric], measured, wide=True)}</div></section>"
-        f"<section class='block'><table class='values'><tr><th>Evaluation</th>"
-        f"<th>Model version</th>{heads}</tr>{values}</table></section>",
-    )
+    context: dict[str, Any] = {"name": name, "metric": metric, "measured": measured}
+    if measured:
+        versions = list(dict.fromkeys(s.model_version for s in measured))
+        both = any(estimate in s.metrics for s in measured)
+        context |= {
+            "legend": Markup(version_legend(versions)),
+            "figures": _figures([metric], measured, wide=True),
+            "columns": [metric, estimate] if both else [metric],
+            "rows": list(reversed(measured)),
+        }
+    return _page("mes_web/metric.html", **context)
 
 
-def _evaluations_table(
-    summaries: Sequence[EvaluationSummary],
-    checks: Mapping[str, Sequence[StoredCheck]],
-    limit: int | None,
-) -> str:
-    metrics = [
+def report_page(evaluation: StoredEvaluation) -> str:
+    """The evaluation's drift report, with a link back to its store."""
+    document = render_drift_report(
+        evaluation.drift or {},
+        title=(
+            f"Drift report: {evaluation.name} (model {evaluation.model_version}, "
+            f"store {evaluation.store_name})"
+        ),
+    )
+    crumbs = _page("mes_web/report_crumbs.html", evaluation=evaluation).rstrip("\n")
+    return document.replace("<main>", f"<main>{crumbs}", 1)
+
+
+def message_page(title: str, message: str) -> str:
+    return _page("mes_web/message.html", title=title, message=message)
+
+
+def _page(template: str, **context: Any) -> str:
+    """A template of ``templates/mes_web/`` rendered, with the helpers the pages share.
+
+    Autoescaping spells quotes ``&#39;``/``&#34;``; the pages always spelt them as Python's
+    ``html.escape`` does (``&#x27;``/``&quot;``), and what reads the pages' HTML may match on
+    that, so the spelling is kept. Only escaping produces these entities (a literal ``&#39;`` in
+    the data is escaped to ``&amp;#39;``), so the replacement changes nothing else.
+    """
+    text = render(
+        template, path=_path, prefix=ESTIMATED_PREFIX, estimated_note=ESTIMATED_NOTE, **context
+    )
+    return text.replace("&#39;", "&#x27;").replace("&#34;", "&quot;")
+
+
+def _table_metrics(summaries: Sequence[EvaluationSummary]) -> list[tuple[str, str, bool]]:
+    """The columns of TABLE_METRICS some evaluation has (measured, estimated or undefined)."""
+    return [
         m
         for m in TABLE_METRICS
         if any(
@@ -226,44 +197,10 @@ def _evaluations_table(
             for s in summaries
         )
     ]
-    head = (
-        "<tr><th>Evaluation</th><th>Model version</th><th class='num'>Rows</th>"
-        + "".join(f"<th class='num'>{esc(title)}</th>" for _, title, _ in metrics)
-        + "<th class='num'>Data drift [95 % interval]</th><th>Checks</th><th>Drift report</th></tr>"
-    )
-    shown = list(reversed(summaries))[:limit]  # the most recent period first
-    rows = []
-    for s in shown:
-        results = checks.get(s.evaluation_id, ())
-        report = (
-            f"<a href='../evaluations/{_path(s.evaluation_id)}/report'>"
-            f"Drift report {esc(s.name)}</a>"
-            if s.has_drift
-            else "<span class='muted'>no drift analysis</span>"
-        )
-        rows.append(
-            f"<tr data-evaluation='{esc(s.name)}'><td title='period {s.period_start:%Y-%m-%d} "
-            f"to {s.period_end:%Y-%m-%d}, evaluated {s.created_at:%Y-%m-%d %H:%M} UTC'>"
-            f"<strong>{esc(s.name)}</strong>{_note_badges(s)}</td>"
-            f"<td>{esc(s.model_version)}</td><td class='num'>{s.row_count:,}</td>"
-            + "".join(f"<td class='num'>{_metric_cell(s, m)}</td>" for m, _, _ in metrics)
-            + f"<td class='num'>{_drift_cell(s.metrics)}</td>"
-            f"<td class='checks'>{_check_badges(results)}</td><td>{report}</td></tr>"
-        )
-    more = (
-        f"<p class='muted'>The latest {len(shown)} of {len(summaries)} evaluations: "
-        "<a href='?rows=all'>show all</a>.</p>"
-        if len(shown) < len(summaries)
-        else ""
-    )
-    return (
-        f"<section class='block'><h2>Evaluations ({len(summaries)})</h2>{more}"
-        f"<div class='scroll'><table class='evaluations'>{head}{''.join(rows)}</table></div>"
-        "</section>"
-    )
 
 
-def _charts(summaries: Sequence[EvaluationSummary]) -> str:
+def _chart_metrics(summaries: Sequence[EvaluationSummary]) -> tuple[list[str], list[str]]:
+    """The metrics charted on the store page, in order, and the per-feature ones."""
     names: list[str] = []
     for s in summaries:
         names += [m for m in s.metrics if m not in names and not m.endswith(_INTERVAL_SUFFIXES)]
@@ -278,46 +215,32 @@ def _charts(summaries: Sequence[EvaluationSummary]) -> str:
     per_feature = sorted(m for m in names if ":" in m)
     order = [m for m, _, _ in TABLE_METRICS] + ["data_drift", "data_drift_pvalue"]
     main.sort(key=lambda m: (order.index(m) if m in order else len(order), m))
-    versions = list(dict.fromkeys(s.model_version for s in summaries))
-    legend = f"<p class='legend'>{version_legend(versions)}</p>"
-    per_feature_block = _per_feature_links(per_feature, summaries[-1].metrics)
-    return (
-        f"<section class='block'><h2>Metrics over the evaluations</h2>{legend}"
-        f"<div class='grid charts'>{_figures(main, summaries)}</div>{per_feature_block}</section>"
-    )
+    return main, per_feature
 
 
-def _per_feature_links(metrics: Sequence[str], latest: Mapping[str, float]) -> str:
-    """Per-feature metrics (``psi:card_age``) as a table, feature x statistic: the latest value,
-    linking to the metric's chart. Drawing them all would make the page heavy."""
+def _per_feature(metrics: Sequence[str], latest: Mapping[str, float]) -> dict[str, Any] | None:
+    """Per-feature metrics (``psi:card_age``) as a table, feature x statistic: the latest value
+    (None: not measured), linking to the metric's chart. Drawing them all would make the page
+    heavy."""
     if not metrics:
-        return ""
+        return None
     features = sorted({m.split(":", 1)[1] for m in metrics})
     statistics = list(dict.fromkeys(m.split(":", 1)[0] for m in metrics))
-    head = "<tr><th>Feature</th>" + "".join(f"<th>{esc(s)}</th>" for s in statistics) + "</tr>"
-    body = []
+    rows = []
     for feature in features:
         cells = []
         for statistic in statistics:
             metric = f"{statistic}:{feature}"
             value = latest.get(metric)
             text = "chart" if value is None else f"{value:.3g}"
-            cells.append(
-                f"<td class='num'><a href='?metric={_path(metric)}'>{text}</a></td>"
-                if metric in metrics
-                else "<td></td>"
-            )
-        body.append(f"<tr><td class='name'>{esc(feature)}</td>{''.join(cells)}</tr>")
-    return (
-        f"<details><summary>Per-feature metrics ({len(metrics)}): the latest value of each, "
-        "click for its chart</summary><div class='scroll'><table class='features'>"
-        f"{head}{''.join(body)}</table></div></details>"
-    )
+            cells.append((metric, text) if metric in metrics else None)
+        rows.append((feature, cells))
+    return {"count": len(metrics), "statistics": statistics, "rows": rows}
 
 
 def _figures(
     metrics: Sequence[str], summaries: Sequence[EvaluationSummary], *, wide: bool = False
-) -> str:
+) -> list[Figure]:
     """One chart per metric; a performance metric that is also estimated (``estimated_auc``)
     draws both on one chart: realised where labels were there, estimated on every evaluation."""
     figures = []
@@ -328,13 +251,9 @@ def _figures(
         values = [_metric_value(s, metric) for s in shown]
         estimated = [_metric_value(s, estimate) for s in shown] if both else None
         chart = metric_chart(metric, values, WIDE_FRAME if wide else FRAME, estimated=estimated)
-        caption = f"{esc(metric)}: realised and estimated" if both else esc(metric)
-        note = f"<p class='muted chart-note'>{ESTIMATED_NOTE}</p>" if both else ""
-        figures.append(
-            f"<figure data-metric='{esc(metric)}'><figcaption>{caption}</figcaption>"
-            f"{chart}{note}</figure>"
-        )
-    return "".join(figures)
+        # The chart is rendered (and escaped) by its own template.
+        figures.append(Figure(metric, Markup(chart), both))
+    return figures
 
 
 def _metric_value(summary: EvaluationSummary, metric: str) -> MetricValue:
@@ -348,127 +267,6 @@ def _metric_value(summary: EvaluationSummary, metric: str) -> MetricValue:
     )
 
 
-def report_page(evaluation: StoredEvaluation) -> str:
-    """The evaluation's drift report, with a link back to its store."""
-    document = render_drift_report(
-        evaluation.drift or {},
-        title=(
-            f"Drift report: {evaluation.name} (model {evaluation.model_version}, "
-            f"store {evaluation.store_name})"
-        ),
-    )
-    crumbs = (
-        "<nav class='crumbs'><a href='../../'>Model evaluation stores</a> / "
-        f"<a href='../../stores/{_path(evaluation.store_name)}'>{esc(evaluation.store_name)}</a>"
-        f" / {esc(evaluation.name)}</nav>"
-    )
-    return document.replace("<main>", f"<main>{crumbs}", 1)
-
-
-def message_page(title: str, message: str) -> str:
-    return _document(
-        title,
-        f"<h1>{esc(title)}</h1><div class='block'>{esc(message)}</div>",
-    )
-
-
-def _document(title: str, body: str, *, wide: bool = False) -> str:
-    return (
-        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<title>{esc(title)}</title><style>{STYLE}</style></head>"
-        f"<body><main{' class=wide' if wide else ''}>{body}</main></body></html>\n"
-    )
-
-
-def _status_badge(outcome: str) -> str:
-    return (
-        f"<span class='status-badge outcome-{esc(outcome.replace(' ', '-'))}' "
-        f"data-status='{esc(outcome)}'>{esc(outcome)}</span>"
-    )
-
-
-def _check_badges(results: Sequence[StoredCheck]) -> str:
-    if not results:
-        return "<span class='muted'>not checked</span>"
-    return "".join(
-        f"<span class='badge outcome-{esc(c.outcome)}' title='{esc(c.message)}'>"
-        f"{esc(c.outcome)}</span>{esc(c.check_name)}<br>"
-        for c in results
-    )
-
-
-def _checked_by(results: Sequence[StoredCheck]) -> str:
-    """Which Airflow run ran the latest checks. Not a link: the UI frames this page in a
-    sandbox that lets no link leave the frame."""
-    for check in results:
-        source = check.checked_by or {}
-        if source.get("dag_id") and source.get("run_id"):
-            return (
-                f" <span class='muted'>— checked {check.checked_at:%Y-%m-%d %H:%M} UTC by run "
-                f"<code>{esc(source['run_id'])}</code> of <code>{esc(source['dag_id'])}</code>"
-                "</span>"
-            )
-    return ""
-
-
-def _drift_cell(metrics: Mapping[str, float]) -> str:
-    value = metrics.get("data_drift")
-    if value is None:
-        return "<span class='muted'>–</span>"
-    low, high = metrics.get("data_drift_ci_low"), metrics.get("data_drift_ci_high")
-    interval = (
-        f" <span class='muted'>[{low:.3f}, {high:.3f}]</span>"
-        if low is not None and high is not None
-        else ""
-    )
-    return f"{value:.3f}{interval}"
-
-
-def _metric_cell(summary: EvaluationSummary, metric: str) -> str:
-    """The value with its 95 % interval when it has one; why it is absent when it is undefined."""
-    value = summary.metrics.get(metric)
-    if value is None:
-        reason = summary.labels.get(f"undefined:{metric}")
-        if reason:
-            return f"<span class='undefined'>undefined ({esc(reason)})</span>"
-        estimated = summary.metrics.get(f"{ESTIMATED_PREFIX}{metric}")
-        if estimated is not None:
-            # No realised value (labels not in yet): the estimate, marked as such.
-            return (
-                f"<span class='estimated' title='estimated from the scores; no labels yet'>"
-                f"≈{estimated:.3f} <span class='muted'>est.</span></span>"
-            )
-        return _number(None)
-    low = summary.metrics.get(f"{metric}_ci_low")
-    high = summary.metrics.get(f"{metric}_ci_high")
-    if low is None or high is None:
-        return _number(value)
-    return f"{value:.3f} <span class='muted interval'>[{low:.3f}, {high:.3f}]</span>"
-
-
-def _note_badges(summary: EvaluationSummary) -> str:
-    """An "in-sample" badge, and a "note" badge per other warning, each with its text on hover."""
-    badges = []
-    for key, text in summary.labels.items():
-        if not key.startswith("note:"):
-            continue
-        topic = key.removeprefix("note:")
-        kind = "in-sample" if topic == "in_sample" else "note"
-        badges.append(
-            f"<span class='badge {kind}' data-note='{esc(topic)}' title='{esc(text)}'>"
-            f"{esc(topic.replace('_', '-'))}</span>"
-        )
-    return "".join(badges)
-
-
-def _exact(value: float | None) -> str:
-    return "<span class='muted'>–</span>" if value is None else f"{value:.6g}"
-
-
-def _number(value: float | None) -> str:
-    return "<span class='muted'>–</span>" if value is None else f"{value:.3f}"
-
-
 def _path(segment: str) -> str:
+    """A name as one segment of a relative link (``/`` included, unlike Jinja's urlencode)."""
     return quote(str(segment), safe="")

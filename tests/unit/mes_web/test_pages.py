@@ -183,3 +183,47 @@ def test_a_chart_of_estimates_only_before_any_label() -> None:
     assert svg.count("<circle") == 1
     assert 'stroke-dasharray="5 4"' in svg
     assert metric_chart("auc", [MetricValue("2017Q4", "v1", None)]) == ""
+
+
+def test_every_page_extends_the_base_chrome_with_its_blocks() -> None:
+    # The contract of templates/mes_web/base.html that other pages (Deployments) build on.
+    from include.templating import environment
+
+    page = environment().from_string(
+        '{% extends "mes_web/base.html" %}{% block title %}Deployments{% endblock %}'
+        "{% block head %}<style>.mine { color: red; }</style>{% endblock %}"
+        "{% block content %}<h1>{{ heading }}</h1>{% endblock %}"
+    )
+
+    narrow = page.render(heading="<b>x</b>")
+    assert narrow.startswith("<!DOCTYPE html>")
+    assert "<title>Deployments</title>" in narrow
+    assert ".status-badge {" in narrow  # the pages' stylesheet, inlined
+    assert narrow.index(".status-badge {") < narrow.index(".mine {") < narrow.index("</head>")
+    assert "<main>\n<h1>&lt;b&gt;x&lt;/b&gt;</h1>" in narrow
+    assert "<main class=wide>" in page.render(heading="x", wide=True)
+
+
+def test_a_message_page_escapes_its_text_as_the_pages_always_did() -> None:
+    from include.mes_web.pages import message_page
+
+    page = message_page("MES <unavailable>", "cannot read 'x' & \"y\"")
+
+    assert "<title>MES &lt;unavailable&gt;</title>" in page
+    assert "<div class='block'>cannot read &#x27;x&#x27; &amp; &quot;y&quot;</div>" in page
+
+
+def test_the_overview_of_an_empty_store_and_a_store_without_evaluations() -> None:
+    from include.mes_web.pages import StoreOverview, overview_page, store_page
+
+    empty = StoreOverview("new", (), model_status([], {}))
+    page = overview_page([empty], where="sqlite:///<x>")
+
+    assert "The MES at sqlite:///&lt;x&gt;." in page
+    assert "<tr><th>Evaluations</th><td>0</td></tr>" in page
+    assert "Latest evaluation" not in page
+    assert "data-status='NOT CHECKED'" in page
+    store = store_page("new", [], {})
+    assert "<title>new</title>" in store
+    assert "No evaluation in this store." in store
+    assert "<main>" in store  # only a store with evaluations takes the whole width
