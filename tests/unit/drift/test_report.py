@@ -304,7 +304,7 @@ def test_hostile_names_and_categories_are_escaped(analysis) -> None:
     assert script not in document
     assert image not in document
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in document
-    assert "&quot;&gt;&lt;img src=x&gt;" in document
+    assert "&#34;&gt;&lt;img src=x&gt;" in document
     assert script in " ".join(parsed.text)
 
 

@@ -19,7 +19,6 @@ from include.drift.report_charts import (
     Point,
     accuracy_gauge,
     categorical_histogram,
-    esc,
     importance_scatter,
     nice_ticks,
     numeric_histogram,
@@ -50,12 +49,11 @@ def test_numbers_for_axes_are_short():
     ]
 
 
-def test_percent_and_truncate_and_esc():
+def test_percent_and_truncate():
     assert percent(0.1234) == "12.3 %"
     assert percent(None) == "n/a"
     assert truncate("abcdef", 6) == "abcdef"
     assert truncate("abcdefg", 6) == "abcde…"
-    assert esc('<a href="x">&') == "&lt;a href=&quot;x&quot;&gt;&amp;"
 
 
 @pytest.mark.parametrize(("low", "high"), [(0, 1), (0.13, 0.87), (-3.2, 41.0), (1e-6, 3e-6)])
