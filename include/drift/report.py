@@ -353,7 +353,7 @@ def render_drift_report(analysis: Mapping[str, Any], *, title: str | None = None
     records = as_records(analysis.get("features"))
     features = [_feature(feature, settings) for feature in sort_by_drift(records)]
     correction = settings.get("correction")
-    return render(
+    document = render(
         "report/report.html",
         title=title or _default_title(analysis),
         header=_header(analysis),
@@ -367,6 +367,11 @@ def render_drift_report(analysis: Mapping[str, Any], *, title: str | None = None
         performance=_performance(as_mapping(analysis.get("performance_drift"))),
         colours=COLOURS,
     )
+    # Autoescaping spells quotes &#39; and &#34;; reports always spelt them as html.escape does
+    # (&#x27;, &quot;), as the MES pages still do, and what reads a stored report may match on
+    # that. Only escaping writes these entities (a "&#39;" in the data comes out "&amp;#39;"),
+    # so respelling them changes nothing else.
+    return document.replace("&#39;", "&#x27;").replace("&#34;", "&quot;")
 
 
 def write_drift_report(
