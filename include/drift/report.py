@@ -41,7 +41,7 @@ from include.drift.report_format import (
     format_statistic,
 )
 from include.files import write_atomically
-from include.templating import read_static, render
+from include.templating import render
 
 MAX_LISTED_CATEGORIES = 6
 
@@ -332,10 +332,6 @@ def _with_interval(value: float | None, bounds: tuple[float, float] | None) -> t
     if value is None or bounds is None:
         return (format_metric(value),)
     return format_metric(value), format_metric(bounds[0]), format_metric(bounds[1])
-
-
-# The stylesheet of the report, for pages that show the report's parts in their own chrome.
-STYLE = read_static("report/report.css")
 
 
 def _default_title(analysis: Mapping[str, Any]) -> str:
