@@ -1,29 +1,33 @@
-"""Inline SVG charts for the drift report, drawn from plain numbers with no plotting library.
+"""The geometry of the drift report's inline SVG charts, drawn with no plotting library.
 
-Every chart is a string of SVG that works offline: no script, no font or image to fetch. Text from
-the data is escaped here, and each bin or dot carries a ``<title>`` so hovering shows exact values.
+Here are only the scales, ticks, bar and label positions; the markup is in the templates
+``include/templates/report/*.svg``, which escape every text from the data. Every chart works
+offline (no script, no font or image to fetch), and each bin or dot carries a ``<title>`` so
+hovering shows exact values. A chart is returned as ``Markup``: SVG ready to place in the page.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from html import escape
 from itertools import pairwise
+from typing import Any
+
+from markupsafe import Markup
+
+from include.templating import render
 
 # Okabe–Ito colours: told apart with every common colour-vision deficiency, and in greyscale.
 REFERENCE_COLOUR = "#0072B2"
 CURRENT_COLOUR = "#E69F00"
 RISK_COLOUR = "#D55E00"
-MUTED_COLOUR = "#56707f"
 AXIS_COLOUR = "#8a949c"
 GRID_COLOUR = "#e6e9ec"
 CHAR_WIDTH = 0.6  # average glyph width as a share of the font size, to lay out labels
-
-
-def esc(value: object) -> str:
-    return escape(str(value), quote=True)
+COLOURS = dict(
+    reference=REFERENCE_COLOUR, current=CURRENT_COLOUR, risk=RISK_COLOUR, axis=AXIS_COLOUR
+) | dict(grid=GRID_COLOUR)
 
 
 def percent(share: float | None) -> str:
@@ -87,11 +91,14 @@ class Frame:
     def y1(self) -> int:
         return self.top
 
-    def svg(self, body: Sequence[str], label: str) -> str:
-        return (
-            f'<svg viewBox="0 0 {self.width} {self.height}" role="img" aria-label="{esc(label)}" '
-            f'preserveAspectRatio="xMidYMid meet">' + "".join(body) + "</svg>"
-        )
+    def svg(self, body: Sequence[str], label: str) -> Markup:
+        """``body``, SVG markup already rendered, in a chart of this size labelled ``label``."""
+        return chart("frame.svg", self, body=Markup("".join(body)), label=label)
+
+
+def chart(template: str, frame: Frame, **context: Any) -> Markup:
+    """The chart template ``report/<template>`` drawn in ``frame``."""
+    return Markup(render(f"report/{template}", size=frame, colours=COLOURS, **context).strip())
 
 
 def _scale(value: float, low: float, high: float, start: float, end: float) -> float:
@@ -100,50 +107,28 @@ def _scale(value: float, low: float, high: float, start: float, end: float) -> f
     return start + (value - low) / (high - low) * (end - start)
 
 
-def svg_text(x: float, y: float, content: str, *, anchor: str = "middle", cls: str = "") -> str:
-    attribute = f' class="{cls}"' if cls else ""
-    return f'<text x="{x:.1f}" y="{y:.1f}" text-anchor="{anchor}"{attribute}>{esc(content)}</text>'
-
-
-def svg_line(x1: float, y1: float, x2: float, y2: float, colour: str, width: float = 1) -> str:
-    return (
-        f'<line x1="{x1:.1f}" y1="{y1:.1f}" x2="{x2:.1f}" y2="{y2:.1f}" '
-        f'stroke="{colour}" stroke-width="{width}"/>'
-    )
-
-
 # --- data drift: the domain classifier's accuracy and its interval ------------------------------
 
 
-def accuracy_gauge(value: float | None, low: float | None, high: float | None) -> str:
+def accuracy_gauge(value: float | None, low: float | None, high: float | None) -> Markup:
     """The drift model's hold-out accuracy on a 0.5–1 scale, with its confidence interval."""
     frame = Frame(420, 64, 14, 14, 14, 26)
     start = min(0.5, math.floor(min(v for v in (value, low, 0.5) if v is not None) * 10) / 10)
-    body = [
-        f'<rect x="{frame.x0}" y="{frame.y1 + 6}" width="{frame.x1 - frame.x0}" height="12" '
-        f'rx="6" fill="{GRID_COLOUR}"/>'
+    ticks = [
+        (_scale(tick, start, 1.0, frame.x0, frame.x1), f"{tick:.1f}")
+        for tick in nice_ticks(start, 1.0, 5)
+        if start - 1e-9 <= tick <= 1.0 + 1e-9  # nice steps may begin below the scale
     ]
-    for tick in nice_ticks(start, 1.0, 5):
-        if not start - 1e-9 <= tick <= 1.0 + 1e-9:  # nice steps may begin below the scale
-            continue
-        x = _scale(tick, start, 1.0, frame.x0, frame.x1)
-        body.append(svg_line(x, frame.y1 + 20, x, frame.y1 + 24, AXIS_COLOUR))
-        body.append(svg_text(x, frame.y0 + 18, f"{tick:.1f}", cls="tick"))
+    interval = dot = None
     if low is not None and high is not None:
         x_low = _scale(max(low, start), start, 1.0, frame.x0, frame.x1)
         x_high = _scale(min(high, 1.0), start, 1.0, frame.x0, frame.x1)
-        body.append(
-            f'<rect x="{x_low:.1f}" y="{frame.y1 + 6}" width="{max(x_high - x_low, 2):.1f}" '
-            f'height="12" rx="3" fill="{REFERENCE_COLOUR}" opacity="0.35">'
-            f"<title>95 % interval {low:.3f}–{high:.3f}</title></rect>"
-        )
+        title = f"95 % interval {low:.3f}–{high:.3f}"
+        interval = dict(x=x_low, width=max(x_high - x_low, 2), title=title)
     if value is not None:
         x = _scale(min(max(value, start), 1.0), start, 1.0, frame.x0, frame.x1)
-        body.append(
-            f'<circle cx="{x:.1f}" cy="{frame.y1 + 12}" r="7" fill="{REFERENCE_COLOUR}" '
-            f'stroke="#fff" stroke-width="2"><title>accuracy {value:.3f}</title></circle>'
-        )
-    return frame.svg(body, "data drift: domain classifier accuracy with its 95 % interval")
+        dot = dict(x=x, title=f"accuracy {value:.3f}")
+    return chart("gauge.svg", frame, ticks=ticks, interval=interval, dot=dot)
 
 
 # --- drift importance against model importance ---------------------------------------------------
@@ -165,7 +150,7 @@ def _overlaps(box: tuple[float, float, float, float], others: list[tuple]) -> bo
     )
 
 
-def importance_scatter(points: Sequence[Point]) -> tuple[str, list[str]]:
+def importance_scatter(points: Sequence[Point]) -> tuple[Markup, list[str]]:
     """Drift importance (y) against model importance (x), one labelled dot per feature.
 
     Labels are placed greedily, riskiest first, where they overlap nothing; the names of the dots
@@ -175,47 +160,19 @@ def importance_scatter(points: Sequence[Point]) -> tuple[str, list[str]]:
     x_ticks = nice_ticks(0, max((p.x for p in points), default=0) * 1.05 or 1)
     y_ticks = nice_ticks(0, max((p.y for p in points), default=0) * 1.05 or 1)
     x_max, y_max = x_ticks[-1], y_ticks[-1]
-
-    def position(point: Point) -> tuple[float, float]:
-        return (
-            _scale(point.x, 0, x_max, frame.x0, frame.x1),
-            _scale(point.y, 0, y_max, frame.y0, frame.y1),
+    dots = {
+        p.name: (
+            _scale(p.x, 0, x_max, frame.x0, frame.x1),
+            _scale(p.y, 0, y_max, frame.y0, frame.y1),
         )
-
-    body = [
-        # The top-right quarter is where a feature both drifts and matters to the model.
-        f'<rect x="{(frame.x0 + frame.x1) / 2:.1f}" y="{frame.y1}" '
-        f'width="{(frame.x1 - frame.x0) / 2:.1f}" height="{(frame.y0 - frame.y1) / 2:.1f}" '
-        f'fill="{RISK_COLOUR}" opacity="0.06"/>',
-        svg_text(frame.x1 - 6, frame.y1 + 14, "drifts and matters", anchor="end", cls="quadrant"),
-    ]
-    for tick in x_ticks:
-        x = _scale(tick, 0, x_max, frame.x0, frame.x1)
-        body.append(svg_line(x, frame.y1, x, frame.y0, GRID_COLOUR))
-        body.append(svg_text(x, frame.y0 + 16, short_number(tick), cls="tick"))
-    for tick in y_ticks:
-        y = _scale(tick, 0, y_max, frame.y0, frame.y1)
-        body.append(svg_line(frame.x0, y, frame.x1, y, GRID_COLOUR))
-        body.append(svg_text(frame.x0 - 6, y + 4, short_number(tick), anchor="end", cls="tick"))
-    body.append(svg_line(frame.x0, frame.y0, frame.x1, frame.y0, AXIS_COLOUR))
-    body.append(svg_line(frame.x0, frame.y0, frame.x0, frame.y1, AXIS_COLOUR))
-    body.append(
-        svg_text((frame.x0 + frame.x1) / 2, frame.height - 12, "model importance", cls="axis")
-    )
-    centre = (frame.y0 + frame.y1) / 2
-    body.append(
-        f'<text x="16" y="{centre:.1f}" text-anchor="middle" class="axis" '
-        f'transform="rotate(-90 16 {centre:.1f})">drift importance</text>'
-    )
-
-    ordered = sorted(points, key=lambda p: (not p.risky, -(p.x + p.y)))
-    dots = {p.name: position(p) for p in points}
+        for p in points
+    }
     placed: list[tuple[float, float, float, float]] = [
         (x - 5, y - 5, x + 5, y + 5) for x, y in dots.values()
     ]
     unlabelled = []
     labels = []
-    for point in ordered:
+    for point in sorted(points, key=lambda p: (not p.risky, -(p.x + p.y))):
         x, y = dots[point.name]
         size = 12 if point.risky else 11
         text = truncate(point.name, 28)
@@ -234,49 +191,64 @@ def importance_scatter(points: Sequence[Point]) -> tuple[str, list[str]]:
             if inside and box[3] <= frame.y0 and not _overlaps(box, placed):
                 placed.append(box)
                 cls = "label risky" if point.risky else "label"
-                labels.append(svg_text(x + dx, y + dy, text, anchor=anchor, cls=cls))
+                labels.append(dict(x=x + dx, y=y + dy, text=text, anchor=anchor, cls=cls))
                 break
         else:
             unlabelled.append(point.name)
-
-    for point in sorted(points, key=lambda p: p.risky):
-        x, y = dots[point.name]
-        colour, radius = (RISK_COLOUR, 6.5) if point.risky else (REFERENCE_COLOUR, 4.5)
-        body.append(
-            f'<circle cx="{x:.1f}" cy="{y:.1f}" r="{radius}" fill="{colour}" stroke="#fff" '
-            f'stroke-width="1.5"><title>{esc(point.name)}: model importance {point.x:.3g}, '
-            f"drift importance {point.y:.3g}</title></circle>"
+    drawn = [  # x, y, risky, tooltip; the riskiest drawn last, on top
+        (
+            *dots[p.name],
+            p.risky,
+            f"{p.name}: model importance {p.x:.3g}, drift importance {p.y:.3g}",
         )
-    body.extend(labels)
-    return frame.svg(body, "drift importance against model importance"), unlabelled
+        for p in sorted(points, key=lambda p: p.risky)
+    ]
+    x_ticks = [(_scale(t, 0, x_max, frame.x0, frame.x1), short_number(t)) for t in x_ticks]
+    y_ticks = [(_scale(t, 0, y_max, frame.y0, frame.y1), short_number(t)) for t in y_ticks]
+    svg = chart("scatter.svg", frame, x_ticks=x_ticks, y_ticks=y_ticks, dots=drawn, labels=labels)
+    return svg, unlabelled
+
+
+# --- performance: the reference's and the batch's intervals ----------------------------------
+
+
+def interval_whiskers(
+    before: float | None,
+    reference_ci: tuple[float, float] | None,
+    after: float | None,
+    current_ci: tuple[float, float],
+    label: Callable[[float | None], str],
+) -> Markup:
+    """Whiskers of the reference's and the batch's intervals on a shared scale; ``label``
+    writes a value for the tooltips."""
+    marks = [(before, reference_ci, REFERENCE_COLOUR, 6), (after, current_ci, CURRENT_COLOUR, 16)]
+    numbers = [n for value, ci, _, _ in marks for n in (value, *(ci or ())) if n is not None]
+    low, high = min(numbers), max(numbers)
+    pad = max((high - low) * 0.1, 1e-3)
+    low, high = low - pad, high + pad
+    width = 180
+
+    def x(value: float) -> float:
+        return 4 + (value - low) / (high - low) * (width - 8)
+
+    drawn = []  # x, y, colour, the interval's ends or None, tooltip
+    for value, ci, colour, y in marks:
+        if value is not None:
+            shown = f" [{label(ci[0])}, {label(ci[1])}]" if ci else ""
+            drawn.append((x(value), y, colour, ci and (x(ci[0]), x(ci[1])), label(value) + shown))
+    return Markup(render("report/whiskers.svg", width=width, marks=drawn).strip())
 
 
 # --- histograms: reference against current on shared bins ----------------------------------------
 
 
-def _legend(frame: Frame) -> list[str]:
-    x = frame.x1 - 150
-    return [
-        f'<rect x="{x}" y="4" width="10" height="10" fill="{REFERENCE_COLOUR}" opacity="0.55"/>',
-        svg_text(x + 14, 13, "reference", anchor="start", cls="legend"),
-        f'<rect x="{x + 80}" y="4" width="10" height="10" fill="none" '
-        f'stroke="{CURRENT_COLOUR}" stroke-width="2.5"/>',
-        svg_text(x + 94, 13, "current", anchor="start", cls="legend"),
-    ]
-
-
-def _share_axis(frame: Frame, top: float) -> tuple[list[str], float]:
-    """Horizontal grid lines labelled in percent; returns them and the share at the plot's top."""
+def _share_axis(frame: Frame, top: float) -> tuple[list[tuple[float, str]], float]:
+    """Horizontal grid lines labelled in percent, as (y, label); and the share at the plot's top."""
     top = max(top, 1e-12)
     ticks = [tick for tick in nice_ticks(0, top, 4) if tick <= top * 1.0001]
-    body = []
-    for tick in ticks:
-        y = _scale(tick, 0, top, frame.y0, frame.y1 + 4)
-        body.append(svg_line(frame.x0, y, frame.x1, y, GRID_COLOUR))
-        body.append(
-            svg_text(frame.x0 - 4, y + 3, f"{round(100 * tick, 6):g} %", anchor="end", cls="tick")
-        )
-    return body, top
+    return [
+        (_scale(t, 0, top, frame.y0, frame.y1 + 4), f"{round(100 * t, 6):g} %") for t in ticks
+    ], top
 
 
 def _bars(
@@ -286,24 +258,19 @@ def _bars(
     tooltips: Sequence[str],
     frame: Frame,
     top: float,
-) -> list[str]:
+) -> list[tuple]:
     """Reference as filled bars, current as outlined bars, one tooltip per bin."""
-    body = []
-    for slot, current_slot, ref_h, cur_h, tooltip in zip(
-        slots, current_slots, heights[0], heights[1], tooltips, strict=True
-    ):
-        ref_y = _scale(ref_h, 0, top, frame.y0, frame.y1 + 4)
-        cur_y = _scale(cur_h, 0, top, frame.y0, frame.y1 + 4)
-        body.append(
-            f"<g><title>{esc(tooltip)}</title>"
-            f'<rect x="{slot[0]:.1f}" y="{ref_y:.1f}" width="{max(slot[1] - slot[0], 0.5):.1f}" '
-            f'height="{frame.y0 - ref_y:.1f}" fill="{REFERENCE_COLOUR}" opacity="0.55"/>'
-            f'<rect x="{current_slot[0]:.1f}" y="{cur_y:.1f}" '
-            f'width="{max(current_slot[1] - current_slot[0], 0.5):.1f}" '
-            f'height="{frame.y0 - cur_y:.1f}" fill="{CURRENT_COLOUR}" fill-opacity="0.12" '
-            f'stroke="{CURRENT_COLOUR}" stroke-width="2"/></g>'
+
+    def bar(slot: tuple[float, float], share: float) -> tuple[float, ...]:  # x, y, width, height
+        y = _scale(share, 0, top, frame.y0, frame.y1 + 4)
+        return (slot[0], y, max(slot[1] - slot[0], 0.5), frame.y0 - y)
+
+    return [
+        (tooltip, bar(slot, ref_h), bar(current_slot, cur_h))
+        for slot, current_slot, ref_h, cur_h, tooltip in zip(
+            slots, current_slots, heights[0], heights[1], tooltips, strict=True
         )
-    return body
+    ]
 
 
 def _tooltip(label: str, reference: float, current: float) -> str:
@@ -321,7 +288,7 @@ def _bin_label(low: float | None, high: float | None) -> str:
 
 def numeric_histogram(
     edges: Sequence[float | None], reference: Sequence[float], current: Sequence[float]
-) -> str:
+) -> Markup:
     """Shares per bin on the value axis; open outer bins (edge None) as narrow end bars.
 
     A bin's height is its share scaled to an average-width bin (share × mean width / width), so
@@ -365,32 +332,31 @@ def numeric_histogram(
     )
     labels = [_bin_label(a, b) for a, b in pairwise(edges)]
     tooltips = [_tooltip(*parts) for parts in zip(labels, reference, current, strict=True)]
-    body, top = _share_axis(frame, max(*heights[0], *heights[1]))
-    body += _legend(frame)
+    grid, top = _share_axis(frame, max(*heights[0], *heights[1]))
     current_slots = [
         (left + 1, right - 1) if right - left > 3 else (left, right) for left, right in slots
     ]
-    body += _bars(slots, current_slots, heights, tooltips, frame, top)
-    body.append(svg_line(frame.x0, frame.y0, frame.x1, frame.y0, AXIS_COLOUR))
-
-    tick_y = frame.y0 + 14
+    ticks: list[tuple[float, str, bool]] = []  # x, label, with a tick mark
     if to_scale:
         for tick in nice_ticks(finite[0], finite[-1], 4):
             if finite[0] <= tick <= finite[-1]:
                 x = _scale(tick, finite[0], finite[-1], inner_left, inner_right)
-                body.append(svg_line(x, frame.y0, x, frame.y0 + 4, AXIS_COLOUR))
-                body.append(svg_text(x, tick_y, short_number(tick), cls="tick"))
-        if open_low:
-            body.append(svg_text(frame.x0 + end_bar / 2, tick_y, "<", cls="tick"))
-        if open_high:
-            body.append(svg_text(frame.x1 - end_bar / 2, tick_y, ">", cls="tick"))
+                ticks.append((x, short_number(tick), True))
+        ticks += [(frame.x0 + end_bar / 2, "<", False)] if open_low else []
+        ticks += [(frame.x1 - end_bar / 2, ">", False)] if open_high else []
     else:
         for index in sorted({0, len(slots) // 2, len(slots) - 1}):
             left, right = slots[index]
-            body.append(svg_text((left + right) / 2, tick_y, labels[index], cls="tick"))
-    caption = "share per bin" if equal else "share per bin of average width (area = share)"
-    body.append(svg_text((frame.x0 + frame.x1) / 2, frame.height - 6, caption, cls="caption"))
-    return frame.svg(body, "histogram of reference and current values")
+            ticks.append(((left + right) / 2, labels[index], False))
+    return chart(
+        "histogram.svg",
+        frame,
+        label="histogram of reference and current values",
+        grid=grid,
+        bars=_bars(slots, current_slots, heights, tooltips, frame, top),
+        x_ticks=ticks,
+        caption="share per bin" if equal else "share per bin of average width (area = share)",
+    )
 
 
 def categorical_histogram(
@@ -398,7 +364,7 @@ def categorical_histogram(
     reference: Sequence[float],
     current: Sequence[float],
     new: frozenset[str] = frozenset(),
-) -> str:
+) -> Markup:
     """Share of each category, reference and current side by side; new categories starred."""
     rotate = len(categories) > 5
     frame = Frame(380, 244 if rotate else 206, 64 if rotate else 40, 12, 26, 88 if rotate else 40)
@@ -407,25 +373,21 @@ def categorical_histogram(
     centres = [frame.x0 + (index + 0.5) * step for index in range(len(categories))]
     names = [f"{category} *" if category in new else category for category in categories]
     tooltips = [_tooltip(*parts) for parts in zip(names, reference, current, strict=True)]
-    body, top = _share_axis(frame, max(*reference, *current))
-    body += _legend(frame)
-    body += _bars(
-        [(centre - bar, centre) for centre in centres],
-        [(centre + 1, centre + bar) for centre in centres],
-        (reference, current),
-        tooltips,
+    grid, top = _share_axis(frame, max(*reference, *current))
+    labels = [(c, truncate(n, 14 if rotate else 16)) for c, n in zip(centres, names, strict=True)]
+    return chart(
+        "histogram.svg",
         frame,
-        top,
+        label="share of each category, reference and current",
+        grid=grid,
+        bars=_bars(
+            [(centre - bar, centre) for centre in centres],
+            [(centre + 1, centre + bar) for centre in centres],
+            (reference, current),
+            tooltips,
+            frame,
+            top,
+        ),
+        categories=labels,
+        rotate=rotate,
     )
-    for centre, name in zip(centres, names, strict=True):
-        label = truncate(name, 14 if rotate else 16)
-        if rotate:
-            y = frame.y0 + 10
-            body.append(
-                f'<text x="{centre + 3:.1f}" y="{y:.1f}" text-anchor="end" class="tick" '
-                f'transform="rotate(-50 {centre + 3:.1f} {y:.1f})">{esc(label)}</text>'
-            )
-        else:
-            body.append(svg_text(centre, frame.y0 + 14, label, cls="tick"))
-    body.append(svg_line(frame.x0, frame.y0, frame.x1, frame.y0, AXIS_COLOUR))
-    return frame.svg(body, "share of each category, reference and current")

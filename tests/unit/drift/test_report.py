@@ -18,6 +18,7 @@ from include.drift.report import (
     sort_by_drift,
     write_drift_report,
 )
+from include.templating import TEMPLATES
 
 # name, kind, mean shift of the current batch (in reference standard deviations), model importance
 FEATURES = [
@@ -457,3 +458,10 @@ def test_a_large_reference_gets_no_warning(analysis) -> None:
     analysis["reference"].update(small=False, note=None)
 
     assert "Small reference" not in render_drift_report(analysis)
+
+
+def test_the_one_stylesheet_is_inlined_whole(analysis) -> None:
+    stylesheet = (TEMPLATES / "report" / "report.css").read_text(encoding="utf-8")
+    document = render_drift_report(analysis)
+    assert document.count("<style>") == 1
+    assert stylesheet in document.split("<style>", 1)[1].split("</style>", 1)[0]

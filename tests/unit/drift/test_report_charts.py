@@ -19,8 +19,8 @@ from include.drift.report_charts import (
     Point,
     accuracy_gauge,
     categorical_histogram,
-    esc,
     importance_scatter,
+    interval_whiskers,
     nice_ticks,
     numeric_histogram,
     percent,
@@ -50,12 +50,11 @@ def test_numbers_for_axes_are_short():
     ]
 
 
-def test_percent_and_truncate_and_esc():
+def test_percent_and_truncate():
     assert percent(0.1234) == "12.3 %"
     assert percent(None) == "n/a"
     assert truncate("abcdef", 6) == "abcdef"
     assert truncate("abcdefg", 6) == "abcde…"
-    assert esc('<a href="x">&') == "&lt;a href=&quot;x&quot;&gt;&amp;"
 
 
 @pytest.mark.parametrize(("low", "high"), [(0, 1), (0.13, 0.87), (-3.2, 41.0), (1e-6, 3e-6)])
@@ -201,3 +200,30 @@ def test_many_categories_have_rotated_truncated_labels():
     rotated = [t for t in root.iter("text") if "rotate" in (t.get("transform") or "")]
     assert len(rotated) == 8
     assert all(len(t.text) <= 14 and t.text.endswith("…") for t in rotated)
+
+
+def test_text_from_the_data_is_escaped_by_the_chart_templates():
+    name = '<b class="x">&'
+    svg = categorical_histogram([name, "b"], [0.5, 0.5], [0.4, 0.6], frozenset({name}))
+    assert "<b " not in svg
+    texts = {t.text for t in ET.fromstring(svg).iter("text")}
+    assert f"{name} *" in texts
+    assert _titles(svg)[0] == f"{name} *: reference 50.0 %, current 40.0 %"
+
+
+def test_whiskers_draw_both_intervals_on_one_scale_with_their_values():
+    svg = interval_whiskers(0.85, (0.83, 0.87), 0.81, (0.79, 0.83), lambda v: f"{v:.2f}")
+    assert "\n" not in svg  # it sits in one line of the performance table
+    root = ET.fromstring(svg)
+    lines = [(float(line.get("x1")), float(line.get("x2"))) for line in root.iter("line")]
+    assert len(lines) == 2
+    assert all(4 <= x <= 176 for pair in lines for x in pair)
+    assert lines[1][0] < lines[0][0]  # the batch's interval lies lower
+    assert _titles(svg) == ["0.85 [0.83, 0.87]", "0.81 [0.79, 0.83]"]
+
+
+def test_whiskers_without_the_reference_interval_draw_its_dot_only():
+    svg = interval_whiskers(0.85, None, 0.81, (0.79, 0.83), lambda v: f"{v:.2f}")
+    root = ET.fromstring(svg)
+    assert len(list(root.iter("line"))) == 1
+    assert _titles(svg) == ["0.85", "0.81 [0.79, 0.83]"]
