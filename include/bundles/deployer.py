@@ -58,6 +58,7 @@ from include.db import create_engine, transaction
 from include.errors import BundleError
 from include.files import write_atomically
 from include.paths import mes_home
+from include.settings import current
 
 SCHEMA = "deployer"
 Json = sa.JSON().with_variant(JSONB(), "postgresql")
@@ -138,7 +139,7 @@ class DeploymentStatus:
 
 def default_store() -> Path:
     """The bundle store: ``MES_BUNDLE_STORE``, else ``$MES_HOME/bundles``."""
-    return Path(os.environ.get("MES_BUNDLE_STORE") or mes_home() / "bundles")
+    return current().bundle_store
 
 
 def check_deployment_name(name: str) -> str:
@@ -169,7 +170,7 @@ class Deployer:
         ``$MES_HOME``) and the bundle store (``MES_BUNDLE_STORE``, else ``$MES_HOME/bundles``)."""
         url = (
             url
-            or os.environ.get("DEPLOYER_DATABASE_URL")
+            or current().deployer_database_url
             or (f"sqlite:///{mes_home() / 'deployer.sqlite'}")
         )
         engine, description = create_engine(url, SCHEMA, what="deployer database")

@@ -46,6 +46,7 @@ from include.data.rows import CHUNK_ROWS, chunk_rows, columns_to_load, finish, f
 from include.data.storage import POSTGRES_SCHEMES, DatasetStore, PostgresDatasetStore
 from include.errors import ConfigurationError, DatasetNotFoundError, DataValidationError
 from include.periods import Period
+from include.settings import current
 
 __all__ = [
     "CsvRows",
@@ -130,7 +131,7 @@ def _open_source(
 
 def _datasets_url(datasets: DatasetStore) -> str | None:
     """The dataset store's PostgreSQL URL: ``MES_DATASETS``, else the open store's own."""
-    text = os.environ.get("MES_DATASETS", "").strip()
+    text = (current().mes_datasets or "").strip()
     if text.split("://", 1)[0].split("+", 1)[0].lower() in POSTGRES_SCHEMES and "://" in text:
         return text
     if isinstance(datasets, PostgresDatasetStore):
