@@ -88,19 +88,19 @@ def bundle_release():
     @task
     def verify(released: str, params: dict | None = None) -> str:
         """The target's record, and (when its API is known) what its Airflow has parsed."""
-        import os
-
         from include.bundles.release import wait_until_served
+        from include.settings import current
 
         with deployer_session() as deployer:
             active = deployer.status(params["target"]).active_bundle_id
         if active != released:
             raise AirflowFailException(f"{params['target']} has {active} active, not {released}")
-        if os.environ.get("MES_PROD_API_URL"):
+        settings = current()
+        if settings.mes_prod_api_url:
             wait_until_served(
-                os.environ["MES_PROD_API_URL"],
-                os.environ.get("MES_PROD_API_USER", "admin"),
-                os.environ.get("MES_PROD_API_PASSWORD", "admin"),
+                settings.mes_prod_api_url,
+                settings.mes_prod_api_user,
+                settings.mes_prod_api_password.get_secret_value(),
                 bundle_id=released,
             )
         return active
