@@ -112,22 +112,22 @@ def bundle_release():
     )
     def verify(released: str, params: dict | None = None, ti=None) -> PokeReturnValue:
         """The target's record, and (when its API is known) what its Airflow has parsed."""
-        import os
-
         from include.bundles.release import check_served
         from include.errors import BundleError
+        from include.settings import current
 
         with deployer_session() as deployer:
             active = deployer.status(params["target"]).active_bundle_id
         if active != released:
             raise AirflowFailException(f"{params['target']} has {active} active, not {released}")
-        if not os.environ.get("MES_PROD_API_URL"):
+        settings = current()
+        if not settings.mes_prod_api_url:
             return PokeReturnValue(is_done=True, xcom_value=active)
         try:
             served = check_served(
-                os.environ["MES_PROD_API_URL"],
-                os.environ.get("MES_PROD_API_USER", "admin"),
-                os.environ.get("MES_PROD_API_PASSWORD", "admin"),
+                settings.mes_prod_api_url,
+                settings.mes_prod_api_user,
+                settings.mes_prod_api_password.get_secret_value(),
                 bundle_id=released,
                 waited=seconds_since_first_poke(ti),
                 timeout=SERVE_TIMEOUT,

@@ -28,6 +28,7 @@ from include.checks import (
 )
 from include.errors import ConfigurationError, MonitoringError
 from include.periods import Period, parse_periods
+from include.settings import current
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -59,6 +60,7 @@ WRITE, READ = "write", "read"
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
+        current()  # a bad MES_* variable is a configuration error, before anything runs
         if args.store is None:  # the command needs no workspace (``models``)
             return args.run(None, args) or 0
         config = _chosen_config(args)

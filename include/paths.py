@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+from include.settings import REPO_ROOT, current
+
+__all__ = ["REPO_ROOT", "mes_home"]
 
 
 def mes_home() -> Path:
     """The working folder for the embedded defaults: ``$MES_HOME``, else ``<repo>/.mes``."""
-    return Path(os.environ.get("MES_HOME") or REPO_ROOT / ".mes")
+    return current().mes_home

@@ -45,9 +45,9 @@ from include.model.registry import (
 )
 from include.model.sources import identify_source
 from include.model.training import train_model
-from include.paths import mes_home
 from include.periods import Period
 from include.quality.gate import ReferenceExpectations, validate_batch
+from include.settings import current
 from include.streaming.batch import read_batch, read_reference
 from include.streaming.evaluate import evaluate_summary
 from include.streaming.partition import BatchSummary, merge_summaries, summarise_partition
@@ -81,10 +81,10 @@ class Workspace:
         and the schema is not created or upgraded."""
         return cls(
             config=config or load_config(),
-            datasets=open_dataset_store(datasets or os.environ.get("MES_DATASETS")),
+            datasets=open_dataset_store(datasets or current().mes_datasets),
             models=Path(models or models_root()),
             mes=ModelEvaluationStore.open(mes_url, read_only=read_only),
-            reports=Path(reports or os.environ.get("MES_REPORTS") or mes_home() / "reports"),
+            reports=Path(reports or current().reports),
         )
 
     @property

@@ -17,13 +17,14 @@ environment variable ``MES_ALERT_RECIPIENTS``. Retries can be tuned per deployme
 
 from __future__ import annotations
 
-import os
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from airflow.providers.smtp.notifications.smtp import SmtpNotifier
 from airflow.sdk import Asset
+
+from include.settings import current
 
 SMTP_CONN_ID = "smtp_default"
 
@@ -34,8 +35,7 @@ def model_asset(store_name: str) -> Asset:
 
 
 MES_ASSET = model_asset("the_MES")
-DEFAULT_RECIPIENTS = "mlops@example.com"
-SENDER = os.environ.get("MES_ALERT_FROM", "airflow-mes@localhost")
+SENDER = current().mes_alert_from
 
 FAILURE_SUBJECT = 'Airflow DAG "{{ dag.dag_id }}" failed: task {{ ti.task_id }}'
 FAILURE_BODY = """
@@ -50,13 +50,14 @@ def monitor_schedule(configured: str | None = "0 6 1 1,4,7,10 *") -> str | None:
     """The tutorial's drift monitor's schedule: its configuration's (quarterly, 06:00 on the
     first day of each quarter) unless ``MES_MONITOR_SCHEDULE`` gives another cron expression, or
     ``none`` for manual runs only."""
-    value = os.environ.get("MES_MONITOR_SCHEDULE", configured or "none").strip()
+    override = current().mes_monitor_schedule
+    value = ((configured or "none") if override is None else override).strip()
     return None if value.lower() in ("", "none") else value
 
 
 def release_schedule() -> str | None:
     """``bundle_release``'s schedule: ``MES_RELEASE_SCHEDULE`` (a cron), else manual only."""
-    value = os.environ.get("MES_RELEASE_SCHEDULE", "").strip()
+    value = (current().mes_release_schedule or "").strip()
     return None if value.lower() in ("", "none") else value
 
 
@@ -64,7 +65,7 @@ def alert_recipients_template(recipients: tuple[str, ...] = ()) -> str:
     """The recipients, as a template rendered when an alert is sent (a model's own first)."""
     if recipients:
         return ", ".join(recipients)
-    fallback = os.environ.get("MES_ALERT_RECIPIENTS", DEFAULT_RECIPIENTS)
+    fallback = current().mes_alert_recipients
     return "{{ var.value.get('mes_alert_recipients', '" + fallback + "') }}"
 
 
@@ -75,7 +76,7 @@ def alert_recipients(recipients: tuple[str, ...] | list[str] = ()) -> list[str]:
         return list(recipients)
     from airflow.sdk import Variable
 
-    fallback = os.environ.get("MES_ALERT_RECIPIENTS", DEFAULT_RECIPIENTS)
+    fallback = current().mes_alert_recipients
     value = Variable.get("mes_alert_recipients", default=fallback)
     return [address.strip() for address in str(value).split(",") if address.strip()]
 
@@ -107,10 +108,11 @@ class ModelFailureAlert:
 
 def default_args(recipients: tuple[str, ...] = ()) -> dict[str, Any]:
     alert = ModelFailureAlert(recipients) if recipients else send_failure_alert
+    settings = current()
     return {
         "owner": "mlops",
-        "retries": int(os.environ.get("MES_TASK_RETRIES", "2")),
-        "retry_delay": timedelta(seconds=float(os.environ.get("MES_RETRY_DELAY_SECONDS", "60"))),
+        "retries": settings.mes_task_retries,
+        "retry_delay": timedelta(seconds=settings.mes_retry_delay_seconds),
         "on_failure_callback": [alert],
     }
 

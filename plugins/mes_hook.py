@@ -31,6 +31,7 @@ from airflow.sdk import BaseHook, Connection
 from airflow.sdk.exceptions import AirflowNotFoundException
 
 from include.errors import ConfigurationError
+from include.settings import current
 
 if TYPE_CHECKING:
     from include.mes.store import ModelEvaluationStore
@@ -86,8 +87,9 @@ class MESHook(BaseHook):
             conn = self.get_connection(self.mes_conn_id)
         except AirflowNotFoundException:
             log.info(
-                "No Airflow connection %r: using the embedded default (SQLite under $MES_HOME)",
+                "No Airflow connection %r: using the embedded default (SQLite under %s)",
                 self.mes_conn_id,
+                current().mes_home,
             )
             return None
         url = connection_url(conn)

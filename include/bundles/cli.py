@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from include.errors import MonitoringError
+from include.settings import current
 
 if TYPE_CHECKING:
     from include.bundles.deployer import Deployer, DeploymentStatus
@@ -49,6 +50,7 @@ class UpdateFailedError(MonitoringError):
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
+        current()  # a bad MES_* variable is a configuration error, before anything runs
         from include.bundles.deployer import Deployer
 
         with Deployer.open(args.database, args.store) as deployer:

@@ -66,6 +66,7 @@ from include.db import create_engine, transaction
 from include.errors import BundleError
 from include.files import write_atomically
 from include.paths import mes_home
+from include.settings import current
 
 __all__ = [
     "FAILED",
@@ -104,7 +105,7 @@ class Deployer:
         ``$MES_HOME``) and the bundle store (``MES_BUNDLE_STORE``, else ``$MES_HOME/bundles``)."""
         url = (
             url
-            or os.environ.get("DEPLOYER_DATABASE_URL")
+            or current().deployer_database_url
             or (f"sqlite:///{mes_home() / 'deployer.sqlite'}")
         )
         engine, description = create_engine(url, SCHEMA, what="deployer database")

@@ -6,7 +6,6 @@ its verify step is a sensor that calls ``check_served`` once per poke.
 
 from __future__ import annotations
 
-import os
 import time
 import uuid
 from collections.abc import Sequence
@@ -19,12 +18,13 @@ from include.bundles.archive import create_bundle, read_manifest
 from include.bundles.deployer import Deployer
 from include.errors import BundleError
 from include.model.registry import list_versions, models_root
-from include.paths import REPO_ROOT, mes_home
+from include.paths import mes_home
+from include.settings import current
 
 
 def bundle_source() -> Path:
     """The project tree bundles are made from: ``MES_BUNDLE_SOURCE``, else this repository."""
-    return Path(os.environ.get("MES_BUNDLE_SOURCE") or REPO_ROOT)
+    return current().mes_bundle_source
 
 
 AUTO = "auto"

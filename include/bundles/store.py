@@ -22,7 +22,7 @@ from filelock import FileLock, Timeout
 
 from include.bundles.manifest import check_name
 from include.errors import BundleError
-from include.paths import mes_home
+from include.settings import current
 
 LOCK_FILE = ".update.lock"
 
@@ -32,7 +32,7 @@ _RELEASE = re.compile(r"(\d+)-(.+)")
 
 def default_store() -> Path:
     """The bundle store: ``MES_BUNDLE_STORE``, else ``$MES_HOME/bundles``."""
-    return Path(os.environ.get("MES_BUNDLE_STORE") or mes_home() / "bundles")
+    return current().bundle_store
 
 
 def check_deployment_name(name: str) -> str:

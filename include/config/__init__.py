@@ -25,6 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from include.errors import ConfigurationError, PeriodError
 from include.periods import Period
+from include.settings import current
 
 DEFAULT_CONFIG_PATH = Path(__file__).with_name("fraud_tutorial.yaml")
 DEFAULT_CONFIG_DIR = DEFAULT_CONFIG_PATH.parent
@@ -438,7 +439,7 @@ def load_config(path: str | os.PathLike[str] | None = None) -> MonitoringConfig:
     Without a path, ``MES_CONFIG`` is used when set, else the fraud tutorial's configuration.
     Relative data paths in the file are taken from the file's folder.
     """
-    path = Path(path or os.environ.get("MES_CONFIG") or DEFAULT_CONFIG_PATH)
+    path = Path(path or current().mes_config or DEFAULT_CONFIG_PATH)
     try:
         raw = yaml.safe_load(path.read_text())
     except OSError as exc:
@@ -453,7 +454,7 @@ def load_config(path: str | os.PathLike[str] | None = None) -> MonitoringConfig:
 
 def config_dir() -> Path:
     """The folder of model configurations: ``MES_CONFIG_DIR``, else the tutorial's folder."""
-    return Path(os.environ.get("MES_CONFIG_DIR") or DEFAULT_CONFIG_DIR)
+    return Path(current().mes_config_dir or DEFAULT_CONFIG_DIR)
 
 
 @dataclass(frozen=True)

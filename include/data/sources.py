@@ -27,7 +27,6 @@ DataValidationError for unusable content, ConfigurationError for a source that c
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Protocol, runtime_checkable
@@ -42,6 +41,7 @@ from include.data.rows import CHUNK_ROWS, chunk_rows
 from include.data.storage import POSTGRES_SCHEMES, DatasetStore, PostgresDatasetStore
 from include.errors import ConfigurationError
 from include.periods import Period
+from include.settings import current
 
 __all__ = [
     "CsvRows",
@@ -123,7 +123,7 @@ def _open_source(
 
 def _datasets_url(datasets: DatasetStore) -> str | None:
     """The dataset store's PostgreSQL URL: ``MES_DATASETS``, else the open store's own."""
-    text = os.environ.get("MES_DATASETS", "").strip()
+    text = (current().mes_datasets or "").strip()
     if text.split("://", 1)[0].split("+", 1)[0].lower() in POSTGRES_SCHEMES and "://" in text:
         return text
     if isinstance(datasets, PostgresDatasetStore):

@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import io
-import os
 import uuid
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
@@ -42,6 +41,7 @@ from include.mes.schema import (
     feature_drift,
 )
 from include.paths import mes_home
+from include.settings import current
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -53,7 +53,7 @@ def resolve_mes_url(url: str | None = None) -> str:
     """The MES location: ``url``, else ``$MES_DATABASE_URL``, else an embedded SQLite file."""
     if url:
         return normalise_url(url)
-    url = os.environ.get("MES_DATABASE_URL")
+    url = current().mes_database_url
     if not url:
         return f"sqlite:///{mes_home() / 'mes.sqlite'}"
     return normalise_url(url, what="MES database URL (MES_DATABASE_URL)")

@@ -16,7 +16,6 @@ created by looking.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -26,6 +25,7 @@ from include.bundles.archive import BundleDiff, Manifest, compare, read_manifest
 from include.bundles.deployer import Deployer, DeploymentStatus
 from include.errors import MonitoringError
 from include.paths import mes_home
+from include.settings import current
 from include.templating import render
 
 CLI = "python -m include.bundles.cli"
@@ -41,7 +41,7 @@ def open_deployer(url: str | None = None) -> Deployer:
     """The deployer at ``url``, else where ``Deployer.open`` finds it; NoDeployerError when that
     would be the default SQLite file and it does not exist (no bundle was ever published here)."""
     default = mes_home() / "deployer.sqlite"
-    if not (url or os.environ.get("DEPLOYER_DATABASE_URL") or default.is_file()):
+    if not (url or current().deployer_database_url or default.is_file()):
         raise NoDeployerError(
             f"No deployer database is configured here: no connection deployer_db, no "
             f"DEPLOYER_DATABASE_URL, and no deployer file at {default}. Publish a bundle "

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import pickle
 import shutil
 import tempfile
@@ -34,7 +33,7 @@ from include.drift.univariate import ReferenceProfile
 from include.errors import ConfigurationError, ModelIntegrityError
 from include.model import external, sources
 from include.model.training import TrainedModel
-from include.paths import mes_home
+from include.settings import current
 
 FORMAT_VERSION = 1
 MODEL_FILE, REFERENCE_FILE, METADATA_FILE = "model.pkl", "reference.parquet", "metadata.json"
@@ -77,7 +76,7 @@ class SavedModel:
 
 def models_root() -> Path:
     """Where model versions live: ``$MES_MODELS``, else ``$MES_HOME/models``."""
-    return Path(os.environ.get("MES_MODELS") or mes_home() / "models")
+    return current().models
 
 
 def save_model(trained: TrainedModel, root: Path | None = None) -> Path:

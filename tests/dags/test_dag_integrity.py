@@ -139,3 +139,26 @@ def test_the_dag_processor_does_not_skip_the_file(path) -> None:
     content = path.read_bytes().lower()
     assert b"dag" in content
     assert b"airflow" in content
+
+
+@pytest.mark.parametrize("path", DAG_FILES, ids=lambda p: p.name)
+def test_a_bad_setting_is_the_dag_files_import_error_in_one_clear_sentence(path) -> None:
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(
+            [str(DAGS_FOLDER.parent), str(DAGS_FOLDER.parent / "plugins")]
+        ),
+        "MES_TASK_RETRIES": "two",
+    }
+    done = subprocess.run(
+        [sys.executable, "-c", "import runpy, sys; runpy.run_path(sys.argv[1])", str(path)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode != 0
+    assert done.stderr.strip().splitlines()[-1] == (
+        "include.errors.ConfigurationError: MES_TASK_RETRIES must be a whole number >= 0, got 'two'"
+    )

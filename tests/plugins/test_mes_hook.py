@@ -224,3 +224,15 @@ def test_the_given_connection_is_not_changed():
     connection_url(conn)
 
     assert (conn.login, conn.password, conn.port) == ("u", "pw", None)
+
+
+def test_hook_without_connection_names_the_embedded_folder(
+    monkeypatch, airflow_db, caplog, tmp_path
+):
+    monkeypatch.delenv("AIRFLOW_CONN_MES_DB", raising=False)
+    monkeypatch.setenv("MES_HOME", str(tmp_path))
+
+    with caplog.at_level("INFO"):
+        MESHook().get_uri()
+
+    assert f"using the embedded default (SQLite under {tmp_path})" in caplog.text
