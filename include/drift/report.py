@@ -41,7 +41,7 @@ from include.drift.report_format import (
     format_statistic,
 )
 from include.files import write_atomically
-from include.templating import render
+from include.templating import render_html
 
 MAX_LISTED_CATEGORIES = 6
 
@@ -349,7 +349,7 @@ def render_drift_report(analysis: Mapping[str, Any], *, title: str | None = None
     records = as_records(analysis.get("features"))
     features = [_feature(feature, settings) for feature in sort_by_drift(records)]
     correction = settings.get("correction")
-    document = render(
+    return render_html(
         "report/report.html",
         title=title or _default_title(analysis),
         header=_header(analysis),
@@ -363,11 +363,6 @@ def render_drift_report(analysis: Mapping[str, Any], *, title: str | None = None
         performance=_performance(as_mapping(analysis.get("performance_drift"))),
         colours=COLOURS,
     )
-    # Autoescaping spells quotes &#39; and &#34;; reports always spelt them as html.escape does
-    # (&#x27;, &quot;), as the MES pages still do, and what reads a stored report may match on
-    # that. Only escaping writes these entities (a "&#39;" in the data comes out "&amp;#39;"),
-    # so respelling them changes nothing else.
-    return document.replace("&#39;", "&#x27;").replace("&#34;", "&quot;")
 
 
 def write_drift_report(

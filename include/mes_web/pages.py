@@ -32,7 +32,7 @@ from include.mes_web.charts import (
     metric_chart,
     version_legend,
 )
-from include.templating import render
+from include.templating import render_html
 
 # The metrics of the evaluations table, in order: (metric, heading, True when higher is better).
 TABLE_METRICS = (
@@ -172,17 +172,10 @@ def message_page(title: str, message: str) -> str:
 
 
 def _page(template: str, **context: Any) -> str:
-    """A template of ``templates/mes_web/`` rendered, with the helpers the pages share.
-
-    Autoescaping spells quotes ``&#39;``/``&#34;``; the pages always spelt them as Python's
-    ``html.escape`` does (``&#x27;``/``&quot;``), and what reads the pages' HTML may match on
-    that, so the spelling is kept. Only escaping produces these entities (a literal ``&#39;`` in
-    the data is escaped to ``&amp;#39;``), so the replacement changes nothing else.
-    """
-    text = render(
+    """A template of ``templates/mes_web/`` rendered, with the helpers the pages share."""
+    return render_html(
         template, path=_path, prefix=ESTIMATED_PREFIX, estimated_note=ESTIMATED_NOTE, **context
     )
-    return text.replace("&#39;", "&#x27;").replace("&#34;", "&quot;")
 
 
 def _table_metrics(summaries: Sequence[EvaluationSummary]) -> list[tuple[str, str, bool]]:

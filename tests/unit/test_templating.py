@@ -41,3 +41,13 @@ def test_static_files_are_read_as_text(template_folder):
     (template_folder / "style.css").write_text("body { margin: 0 }")
 
     assert templating.read_static("style.css") == "body { margin: 0 }"
+
+
+def test_pages_and_reports_spell_quotes_as_html_escape_does(template_folder):
+    (template_folder / "page.html").write_text('<p title="{{ value }}">{{ value }}</p>')
+
+    rendered = templating.render_html("page.html", value='it\'s "x" &#39;')
+
+    assert rendered == (
+        '<p title="it&#x27;s &quot;x&quot; &amp;#39;">it&#x27;s &quot;x&quot; &amp;#39;</p>'
+    )
