@@ -6,13 +6,11 @@ its verify step is a sensor that calls ``check_served`` once per poke.
 
 from __future__ import annotations
 
-import time
 import uuid
 from collections.abc import Sequence
 from pathlib import Path
 
 import httpx
-from tenacity import Retrying, retry_if_result, wait_fixed
 
 from include.bundles.archive import create_bundle, read_manifest
 from include.bundles.deployer import Deployer
@@ -121,33 +119,3 @@ def check_served(
             f"after {waited:.0f} s: check its dag-processor and DAG bundle settings"
         )
     return False
-
-
-def wait_until_served(
-    api_url: str,
-    user: str,
-    password: str,
-    *,
-    bundle_id: str,
-    dag_id: str = "recursive_mes",
-    timeout: float = SERVE_TIMEOUT,
-    interval: float = 3,
-) -> None:
-    """Wait until the target Airflow has parsed the DAGs of ``bundle_id``, looking every
-    ``interval`` seconds; fail loudly if it has not after ``timeout`` seconds.
-
-    For callers outside Airflow (tests, scripts); the ``bundle_release`` DAG waits with a sensor.
-    """
-    started = time.monotonic()
-    look = Retrying(retry=retry_if_result(lambda served: not served), wait=wait_fixed(interval))
-    look(
-        lambda: check_served(
-            api_url,
-            user,
-            password,
-            bundle_id=bundle_id,
-            waited=time.monotonic() - started,
-            dag_id=dag_id,
-            timeout=timeout,
-        )
-    )

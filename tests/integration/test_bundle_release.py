@@ -11,14 +11,16 @@ rolling back to v1 works; the deployment's history tells all of it.
 from __future__ import annotations
 
 import shutil
+import time
 
 import pytest
 from airflow.sdk import DagRunState
+from tenacity import Retrying, retry_if_result, wait_fixed
 
 from deploy.local_airflow import LocalAirflow
 from deploy.serve import deployment
 from include.bundles.deployer import Deployer
-from include.bundles.release import served_bundle_version, wait_until_served
+from include.bundles.release import SERVE_TIMEOUT, check_served, served_bundle_version
 from include.config import load_config
 from include.data.storage import open_dataset_store
 from include.paths import REPO_ROOT
@@ -124,3 +126,30 @@ def test_releases_reach_prod_a_broken_one_is_refused_and_rollback_works(
         ("v2", "v1", "success"),
     ]
     assert "v3 does not import" in deployer.status("prod").history[2]["message"]
+
+
+def wait_until_served(
+    api_url: str,
+    user: str,
+    password: str,
+    *,
+    bundle_id: str,
+    dag_id: str = "recursive_mes",
+    timeout: float = SERVE_TIMEOUT,
+    interval: float = 3,
+) -> None:
+    """Wait until the target Airflow has parsed the DAGs of ``bundle_id``, looking every
+    ``interval`` seconds (the DAG's sensor looks the same way, with ``check_served``)."""
+    started = time.monotonic()
+    look = Retrying(retry=retry_if_result(lambda served: not served), wait=wait_fixed(interval))
+    look(
+        lambda: check_served(
+            api_url,
+            user,
+            password,
+            bundle_id=bundle_id,
+            waited=time.monotonic() - started,
+            dag_id=dag_id,
+            timeout=timeout,
+        )
+    )

@@ -49,18 +49,3 @@ def test_a_look_past_the_timeout_fails_saying_what_the_target_serves(target) -> 
     # Served at the last look: no failure, however long it took.
     answers[:] = ["v2"]
     assert release.check_served("http://prod", "u", "p", bundle_id="v2", waited=999) is True
-
-
-def test_waiting_looks_again_until_served(target) -> None:
-    answers, looks = target
-    answers[:] = [None, "v1", "v2"]
-    release.wait_until_served("http://prod", "u", "p", bundle_id="v2", interval=0)
-    assert len(looks) == 3
-
-
-def test_waiting_gives_up_after_the_timeout(target) -> None:
-    answers, looks = target
-    answers[:] = ["v1"]
-    with pytest.raises(BundleError, match=r"still serves 'v1' for recursive_mes, not v2"):
-        release.wait_until_served("http://prod", "u", "p", bundle_id="v2", timeout=0)
-    assert len(looks) == 1
