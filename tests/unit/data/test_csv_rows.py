@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
 import pandas as pd
@@ -12,14 +11,7 @@ from include.data.sources import (
     CsvRows,
 )
 from include.errors import ConfigurationError, DatasetNotFoundError, DataValidationError
-from include.periods import Period
-
-Q2 = Period.parse("2017Q2")
-
-
-def digest(path: Path) -> str:
-    files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
-    return hashlib.sha256(b"".join(p.read_bytes() for p in files)).hexdigest()
+from tests.unit.data.conftest import Q2, digest
 
 
 def test_a_csv_file_parses_dates_keeps_codes_as_text_and_numbers_as_numbers(

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
-import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -15,35 +13,7 @@ from include.data.sources import (
     RowSource,
 )
 from include.errors import DatasetNotFoundError, DataValidationError
-from include.periods import Period
-
-Q2 = Period.parse("2017Q2")
-
-
-def rows() -> pd.DataFrame:
-    """Six rows around the edges of 2017Q2: its first and last instant, and just outside."""
-    return pd.DataFrame(
-        {
-            "when": pd.to_datetime(
-                [
-                    "2017-03-31 23:59:59",
-                    "2017-04-01 00:00:00",
-                    "2017-05-15 12:00:00",
-                    "2017-06-30 23:59:59",
-                    "2017-07-01 00:00:00",
-                    "2017-08-01 00:00:00",
-                ]
-            ),
-            "amount": [1.0, 2.0, 3.0, 4.0, 5.0, 6.0],
-            "zip": ["01234", "02345", "03456", "04567", "05678", "06789"],
-            "label": [0, 1, 0, 1, 0, 1],
-        }
-    )
-
-
-def digest(path: Path) -> str:
-    files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
-    return hashlib.sha256(b"".join(p.read_bytes() for p in files)).hexdigest()
+from tests.unit.data.conftest import Q2, digest, rows
 
 
 def test_a_parquet_file_reads_one_half_open_period(tmp_path: Path) -> None:

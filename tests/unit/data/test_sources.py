@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pandas as pd
 import pytest
 
 from include.config import parse_config
@@ -18,30 +17,7 @@ from include.data.sources import (
 )
 from include.data.storage import ParquetDatasetStore
 from include.errors import ConfigurationError
-from include.periods import Period
-
-Q2 = Period.parse("2017Q2")
-
-
-def rows() -> pd.DataFrame:
-    """Six rows around the edges of 2017Q2: its first and last instant, and just outside."""
-    return pd.DataFrame(
-        {
-            "when": pd.to_datetime(
-                [
-                    "2017-03-31 23:59:59",
-                    "2017-04-01 00:00:00",
-                    "2017-05-15 12:00:00",
-                    "2017-06-30 23:59:59",
-                    "2017-07-01 00:00:00",
-                    "2017-08-01 00:00:00",
-                ]
-            ),
-            "amount": [1.0, 2.0, 3.0, 4.0, 5.0, 6.0],
-            "zip": ["01234", "02345", "03456", "04567", "05678", "06789"],
-            "label": [0, 1, 0, 1, 0, 1],
-        }
-    )
+from tests.unit.data.conftest import Q2, rows
 
 
 def config(data: dict | None = None, **extra) -> object:
