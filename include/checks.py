@@ -27,6 +27,7 @@ from enum import StrEnum
 from typing import Any
 
 from include.errors import ConfigurationError
+from include.json_records import JsonFloat, JsonRecord, json_record
 from include.metric_catalog import ESTIMATED_METRICS
 
 
@@ -52,36 +53,21 @@ _SEVERITY = {
 }
 
 
-@dataclass(frozen=True)
-class CheckResult:
-    """The outcome of one check on one evaluation, with a sentence saying why."""
+@json_record()
+class CheckResult(JsonRecord):
+    """The outcome of one check on one evaluation, with a sentence saying why; its JSON form
+    (``to_dict``, ``model_validate``) travels through XCom and into the store."""
 
     name: str
     metric: str | None
     outcome: CheckOutcome
-    value: float | None
+    value: JsonFloat | None
     message: str
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain JSON types, fit for XCom and for logs."""
-        return {
-            "name": self.name,
-            "metric": self.metric,
-            "outcome": self.outcome.value,
-            "value": self.value,
-            "message": self.message,
-        }
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> CheckResult:
-        """The inverse of ``to_dict`` (a result read back from XCom)."""
-        return cls(
-            name=str(data["name"]),
-            metric=data.get("metric"),
-            outcome=CheckOutcome(data["outcome"]),
-            value=data.get("value"),
-            message=str(data.get("message") or ""),
-        )
+        """Plain JSON types, fit for XCom and for logs: ``model_dump(mode="json")``, under the
+        name its callers and tests use."""
+        return self.model_dump(mode="json")
 
 
 @dataclass(frozen=True)
