@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import json
 import math
-from pathlib import Path
 
 import pytest
 
@@ -480,13 +478,3 @@ def test_a_check_of_realised_performance_before_any_label_points_at_the_estimate
     assert "check estimated_auc to watch it before the labels land" in result.message
     (estimated,) = run_checks([NumericRangeCheck("est", "estimated_auc", soft_min=0.8)], metrics)
     assert estimated.outcome is CheckOutcome.WARNING
-
-
-def test_results_stored_by_earlier_code_round_trip_to_equal_documents():
-    # stored by the code before results were a pydantic record (commit 06df9c2)
-    stored = json.loads((Path(__file__).parent / "stored" / "check_results.json").read_text())
-
-    results = [CheckResult.model_validate(document) for document in stored]
-
-    assert results[0].outcome is CheckOutcome.WARNING
-    assert [result.to_dict() for result in results] == stored
