@@ -41,9 +41,14 @@ def json_record(*, kw_only: bool = False) -> Callable[[_Record], _Record]:
 class JsonRecord:
     """``model_dump``/``model_validate`` for a :func:`json_record` class, as on a pydantic model."""
 
-    def model_dump(self, *, mode: Literal["json", "python"] = "python") -> dict[str, Any]:
-        """The record as a dict; ``mode="json"``: only JSON types (what the store keeps)."""
-        return _adapter(type(self)).dump_python(self, mode=mode, fallback=_numpy_scalar)
+    def model_dump(
+        self, *, mode: Literal["json", "python"] = "python", include: set[str] | None = None
+    ) -> dict[str, Any]:
+        """The record as a dict (only the fields in ``include``, when given); ``mode="json"``:
+        only JSON types (what the store keeps)."""
+        return _adapter(type(self)).dump_python(
+            self, mode=mode, include=include, fallback=_numpy_scalar
+        )
 
     @classmethod
     def model_validate(cls, data: Any) -> Self:
