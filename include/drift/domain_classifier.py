@@ -81,8 +81,9 @@ class DataDrift(JsonRecord):
 class RiskyFeature:
     """A feature that both drifts and matters to the monitored model (``risk`` in [0, 1]).
 
-    A plain dataclass: a record of four numbers computed here, which pydantic validates and
-    dumps inside the stored analysis (:mod:`include.drift.document`)."""
+    A plain dataclass, not validated when built: it is built only here, from floats, and tests
+    compare it with approximate numbers; pydantic validates and dumps it inside the stored
+    analysis (:mod:`include.drift.document`)."""
 
     feature: str
     drift_importance: float
