@@ -19,69 +19,38 @@ that a check with nothing to read never hides a real OK, WARNING or ERROR next t
 from __future__ import annotations
 
 import itertools
-import math
 import operator
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from enum import StrEnum
 from typing import Any
 
+from include.check_results import (
+    CheckOutcome,
+    CheckResult,
+    _fmt,
+    _number,
+    _read_metric,
+    format_table,
+    worst_outcome,
+)
 from include.errors import ConfigurationError
 from include.metric_catalog import ESTIMATED_METRICS
 
-
-class CheckOutcome(StrEnum):
-    """What a check found; ``str(outcome)`` is its name, e.g. ``"WARNING"``."""
-
-    EMPTY = "EMPTY"
-    OK = "OK"
-    WARNING = "WARNING"
-    ERROR = "ERROR"
-
-    @property
-    def severity(self) -> int:
-        """0 for EMPTY up to 3 for ERROR: the order used to pick the worst outcome."""
-        return _SEVERITY[self]
-
-
-_SEVERITY = {
-    CheckOutcome.EMPTY: 0,
-    CheckOutcome.OK: 1,
-    CheckOutcome.WARNING: 2,
-    CheckOutcome.ERROR: 3,
-}
-
-
-@dataclass(frozen=True)
-class CheckResult:
-    """The outcome of one check on one evaluation, with a sentence saying why."""
-
-    name: str
-    metric: str | None
-    outcome: CheckOutcome
-    value: float | None
-    message: str
-
-    def to_dict(self) -> dict[str, Any]:
-        """Plain JSON types, fit for XCom and for logs."""
-        return {
-            "name": self.name,
-            "metric": self.metric,
-            "outcome": self.outcome.value,
-            "value": self.value,
-            "message": self.message,
-        }
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> CheckResult:
-        """The inverse of ``to_dict`` (a result read back from XCom)."""
-        return cls(
-            name=str(data["name"]),
-            metric=data.get("metric"),
-            outcome=CheckOutcome(data["outcome"]),
-            value=data.get("value"),
-            message=str(data.get("message") or ""),
-        )
+# the results' names, importable from here as before they had a module of their own
+__all__ = [
+    "Check",
+    "CheckOutcome",
+    "CheckResult",
+    "CustomCheck",
+    "NumericRangeCheck",
+    "ValueInSetCheck",
+    "empty_results",
+    "format_table",
+    "parse_checks",
+    "run_checks",
+    "validate_declared_checks",
+    "worst_outcome",
+]
 
 
 @dataclass(frozen=True)
@@ -371,60 +340,6 @@ def empty_results(checks: Iterable[Check], reason: str) -> list[CheckResult]:
     return [
         CheckResult(check.name, check.metric, CheckOutcome.EMPTY, None, reason) for check in checks
     ]
-
-
-def worst_outcome(results: Iterable[CheckResult]) -> CheckOutcome:
-    """ERROR > WARNING > OK > EMPTY; EMPTY when there are no results."""
-    return max((r.outcome for r in results), key=_SEVERITY.__getitem__, default=CheckOutcome.EMPTY)
-
-
-def format_table(results: Sequence[CheckResult]) -> str:
-    """A fixed-width text table of the results, for task logs and emails."""
-    header = ("check", "metric", "value", "outcome", "message")
-    rows = [
-        (
-            r.name,
-            r.metric or "-",
-            "-" if r.value is None else _fmt(r.value),
-            r.outcome.value,
-            r.message,
-        )
-        for r in results
-    ]
-    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header) - 1)]
-
-    def line(row: Sequence[str]) -> str:
-        cells = [cell.ljust(width) for cell, width in zip(row, widths, strict=False)]
-        return "  ".join([*cells, row[-1]]).rstrip()
-
-    rule = "  ".join("-" * width for width in [*widths, len(header[-1])])
-    return "\n".join([line(header), rule, *(line(row) for row in rows)])
-
-
-def _read_metric(metrics: Mapping[str, Any], metric: str) -> tuple[float | None, str]:
-    """The metric as a float, or None and why it cannot be judged."""
-    if metric not in metrics:
-        return None, f"metric {metric} is missing from the evaluation"
-    raw = metrics[metric]
-    value = _number(raw)
-    if value is None:
-        return None, f"{metric} = {raw!r} is not a finite number"
-    return value, ""
-
-
-def _number(raw: Any, *, allow_text: bool = False) -> float | None:
-    """A finite float, or None; booleans are not numbers, text only when ``allow_text``."""
-    if raw is None or isinstance(raw, bool) or (isinstance(raw, str) and not allow_text):
-        return None
-    try:
-        number = float(raw)
-    except (TypeError, ValueError):
-        return None
-    return number if math.isfinite(number) else None
-
-
-def _fmt(number: float) -> str:
-    return f"{number:.6g}"
 
 
 def _require_name(name: Any) -> None:

@@ -137,7 +137,7 @@ def _compose_warning(built: dict, *, recipients: tuple[str, ...], dag_run: Any, 
             dag_id=dag_run.dag_id,
             run_id=dag_run.run_id,
             task_states=states.get(dag_run.run_id, {}),
-            check_table=format_table([CheckResult.from_dict(r) for r in results]),
+            check_table=format_table([CheckResult.model_validate(r) for r in results]),
             outcome=outcome,
         )
     )

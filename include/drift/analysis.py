@@ -10,13 +10,14 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager, nullcontext
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from include.config import MonitoringConfig
+from include.drift.document import DriftDocument, FeatureRow, PredictionDrift, StoredDataDrift
 from include.drift.domain_classifier import (
     DataDrift,
     RiskyFeature,
@@ -26,7 +27,7 @@ from include.drift.domain_classifier import (
 from include.drift.rule import DriftRule
 from include.drift.univariate import FeatureDrift, univariate_drift
 from include.evaluation.metrics import PerformanceMetrics
-from include.mes.records import json_safe
+from include.json_records import json_record
 from include.metric_catalog import FEATURE_METRICS as CATALOG_FEATURE_METRICS
 from include.model.features import PREDICTION_COLUMN, PROBABILITY_COLUMN, predictions_frame
 from include.model.registry import SavedModel
@@ -37,9 +38,10 @@ from include.periods import Period
 FEATURE_METRICS = tuple(name for name in CATALOG_FEATURE_METRICS if name != "drift_importance")
 
 
-@dataclass(frozen=True)
+@json_record()
 class DriftAnalysis:
-    """Everything measured about how the batch differs from the reference."""
+    """Everything measured about how the batch differs from the reference (validated when
+    built); :meth:`document` is what the store keeps."""
 
     reference: dict[str, Any]
     current: dict[str, Any]
@@ -50,7 +52,7 @@ class DriftAnalysis:
     riskiest: list[RiskyFeature]
     probability: FeatureDrift
     predicted_class: FeatureDrift
-    performance: dict[str, dict[str, float | None]]
+    performance: dict[str, dict[str, Any]]
 
     @property
     def drifted_features(self) -> list[str]:
@@ -86,31 +88,37 @@ class DriftAnalysis:
 
     def feature_rows(self) -> list[dict[str, Any]]:
         """One row per feature for ``mes.feature_drift``: statistics plus both importances."""
-        return [
-            {
-                **feature.to_dict(),
-                "drift_importance": self.data_drift.feature_importance.get(feature.feature),
-                "model_importance": self.model_importance.get(feature.feature),
-            }
-            for feature in self.features
-        ]
+        return [row.model_dump(mode="json") for row in self._feature_rows()]
+
+    def document(self) -> DriftDocument:
+        """The analysis as stored with the evaluation and rendered in the drift report."""
+        data_drift = self.data_drift
+        return DriftDocument(
+            reference=self.reference,
+            current=self.current,
+            settings=self.settings,
+            data_drift=StoredDataDrift(**vars(data_drift), verdict=data_drift.verdict()),
+            features=self._feature_rows(),
+            drifted_features=self.drifted_features,
+            riskiest_features=self.riskiest,
+            prediction_drift=self._prediction_drift(),
+            performance_drift=self.performance,
+        )
 
     def to_dict(self) -> dict[str, Any]:
-        """The analysis as stored with the evaluation and rendered in the drift report."""
-        data_drift = {**self.data_drift.to_dict(), "verdict": self.data_drift.verdict()}
-        return json_safe(
-            {
-                "reference": self.reference,
-                "current": self.current,
-                "settings": self.settings,
-                "data_drift": data_drift,
-                "features": self.feature_rows(),
-                "drifted_features": self.drifted_features,
-                "riskiest_features": [vars(risky) for risky in self.riskiest],
-                "prediction_drift": self._prediction_dict(),
-                "performance_drift": self.performance,
-            }
-        )
+        """:meth:`document` as JSON (``to_dict``: the name its callers and tests use)."""
+        return self.document().to_dict()
+
+    def _feature_rows(self) -> list[FeatureRow]:
+        importance = self.data_drift.feature_importance
+        return [
+            FeatureRow(
+                **vars(feature),
+                drift_importance=importance.get(feature.feature),
+                model_importance=self.model_importance.get(feature.feature),
+            )
+            for feature in self.features
+        ]
 
     def _positive_share_change(self) -> float | None:
         shares = self._class_shares()
@@ -127,21 +135,21 @@ class DriftAnalysis:
         index = categories.index("1")
         return histogram["reference"][index], histogram["current"][index]
 
-    def _prediction_dict(self) -> dict[str, Any]:
+    def _prediction_drift(self) -> PredictionDrift:
         shares = self._class_shares() or (None, None)
-        return {
-            "reference_positive_share": shares[0],
-            "current_positive_share": shares[1],
-            "chi2_statistic": self.predicted_class.chi2_statistic,
-            "chi2_pvalue": self.predicted_class.chi2_pvalue,
-            "proba_ks_statistic": self.probability.ks_statistic,
-            "proba_ks_pvalue": self.probability.ks_pvalue,
-            "proba_wasserstein": self.probability.wasserstein,
-            "proba_psi": self.probability.psi,
-            "drifted": bool(self.probability.drifted or self.predicted_class.drifted),
-            "histogram": self.probability.histogram,
-            "class_histogram": self.predicted_class.histogram,
-        }
+        return PredictionDrift(
+            reference_positive_share=shares[0],
+            current_positive_share=shares[1],
+            chi2_statistic=self.predicted_class.chi2_statistic,
+            chi2_pvalue=self.predicted_class.chi2_pvalue,
+            proba_ks_statistic=self.probability.ks_statistic,
+            proba_ks_pvalue=self.probability.ks_pvalue,
+            proba_wasserstein=self.probability.wasserstein,
+            proba_psi=self.probability.psi,
+            drifted=bool(self.probability.drifted or self.predicted_class.drifted),
+            histogram=self.probability.histogram,
+            class_histogram=self.predicted_class.histogram,
+        )
 
 
 def analyse_drift(

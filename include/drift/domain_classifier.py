@@ -25,6 +25,7 @@ from sklearn.ensemble import RandomForestClassifier
 from sklearn.model_selection import train_test_split
 
 from include.errors import DataValidationError
+from include.json_records import JsonFloat, JsonRecord, json_record
 
 MIN_ROWS_PER_SIDE = 10
 TEST_SHARE = 0.3
@@ -38,8 +39,8 @@ MISSING = "(missing)"
 _SIDES = ("reference", "current")
 
 
-@dataclass(frozen=True)
-class DataDrift:
+@json_record()
+class DataDrift(JsonRecord):
     """The domain classifier's verdict: its hold-out accuracy and where the drift lies.
 
     ``value`` is the accuracy on the hold-out rows (0.5: no drift; larger: more drift), with a
@@ -48,14 +49,14 @@ class DataDrift:
     (summing to 1, or all 0 when the forest found nothing to split on), largest first.
     """
 
-    value: float
-    ci_low: float
-    ci_high: float
-    pvalue: float
+    value: JsonFloat
+    ci_low: JsonFloat
+    ci_high: JsonFloat
+    pvalue: JsonFloat
     rows_per_side: int
     train_rows: int
     test_rows: int
-    feature_importance: dict[str, float]
+    feature_importance: dict[str, JsonFloat]
 
     def drifted(self, alpha: float = 0.05) -> bool:
         """Whether the accuracy is significantly above 0.5 at level ``alpha``."""
@@ -71,22 +72,18 @@ class DataDrift:
         )
 
     def to_dict(self) -> dict[str, object]:
-        """The result as plain JSON types."""
-        return {
-            "value": float(self.value),
-            "ci_low": float(self.ci_low),
-            "ci_high": float(self.ci_high),
-            "pvalue": float(self.pvalue),
-            "rows_per_side": int(self.rows_per_side),
-            "train_rows": int(self.train_rows),
-            "test_rows": int(self.test_rows),
-            "feature_importance": {str(k): float(v) for k, v in self.feature_importance.items()},
-        }
+        """The result as plain JSON types (``model_dump(mode="json")``, under the name its
+        callers and tests use)."""
+        return self.model_dump(mode="json")
 
 
 @dataclass(frozen=True)
 class RiskyFeature:
-    """A feature that both drifts and matters to the monitored model (``risk`` in [0, 1])."""
+    """A feature that both drifts and matters to the monitored model (``risk`` in [0, 1]).
+
+    A plain dataclass, not validated when built: it is built only here, from floats, and tests
+    compare it with approximate numbers; pydantic validates and dumps it inside the stored
+    analysis (:mod:`include.drift.document`)."""
 
     feature: str
     drift_importance: float

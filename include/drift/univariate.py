@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, fields, replace
-from typing import Any, Literal, NamedTuple
+from dataclasses import replace
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -28,6 +28,7 @@ from include.drift.columns import (
     count_categories,
     read_numeric,
 )
+from include.drift.feature_drift import FeatureDrift
 from include.drift.reference import (
     CategoricalReference,
     NumericReference,
@@ -63,88 +64,6 @@ OTHERS = "(others)"
 _UNTRUSTED = "the effect size is mostly chance and is not used"
 LISTED_CATEGORIES = 100
 """New and vanished categories listed at most (most frequent first); the counts say how many."""
-
-
-@dataclass(frozen=True, kw_only=True)
-class FeatureDrift:
-    """The drift of one feature between the reference and the current batch.
-
-    Numeric features fill ``ks_statistic``/``ks_pvalue`` (small p = drift), ``wasserstein``
-    (feature units, large = drift) and ``psi`` over the reference deciles, on finite values;
-    ``*_infinite`` count the ±inf values left out. Categorical features fill
-    ``chi2_statistic``/``chi2_pvalue``/``chi2_dof``, ``psi`` and the Jensen–Shannon distance
-    over grouped categories (rare ones ``(other)``, unseen ones ``(new)``), and list
-    ``new_categories`` (in the batch, not in the reference; most frequent first, at most 100 of
-    ``new_category_count``; ``new_share`` is their share of the batch) and
-    ``vanished_categories`` (at most 100). A statistic that cannot be computed (no finite value
-    on a side) is None and ``note`` says why.
-
-    The flag (:mod:`include.drift.rule`): ``effect_size`` is the Wasserstein distance over the
-    reference's spread (numeric, ``effect_size_measure`` says which spread) or the
-    Jensen–Shannon distance (categorical); ``pvalue_adjusted`` the distribution test's p-value
-    after the multiple-testing correction. ``pvalue_drifted``: adjusted p ≤ alpha (significant);
-    ``material``: effect size ≥ its threshold, None when ``effect_size_trusted`` is false (a
-    side too small for the effect size to mean anything: ``flag_basis`` then says
-    "significance alone" and ``note`` why); ``distribution_drifted``: significant and, when
-    trusted, material. The missing share: ``missing_share_change`` (current − reference),
-    ``missing_effect_size`` (Cohen's h), ``missing_pvalue`` and ``missing_pvalue_adjusted``,
-    ``missing_drifted`` by the same rule. ``drifted``: the distribution or the missing share
-    drifted. ``psi_drifted`` (PSI > ``psi_threshold``) is reported but flags nothing by itself.
-
-    ``histogram`` compares the shares of reference and current. Numeric: ``edges`` (23 values,
-    the first −inf and the last +inf: the outer bins are open; bins closed on the right),
-    ``reference`` and ``current`` (22 shares of the finite values; ``current`` None without
-    any). Categorical: ``categories`` (the at most 20 with the largest reference + current share,
-    then ``(others)`` when some are left out), ``reference`` and ``current`` (shares of all
-    rows). ``to_dict`` gives JSON-ready values: lists, plain floats, None for NaN and ±inf.
-    """
-
-    feature: str
-    kind: Literal["numeric", "categorical"]
-    reference_rows: int
-    current_rows: int
-    reference_missing_share: float
-    current_missing_share: float
-    reference_infinite: int | None = None
-    current_infinite: int | None = None
-    ks_statistic: float | None = None
-    ks_pvalue: float | None = None
-    wasserstein: float | None = None
-    psi: float | None = None
-    chi2_statistic: float | None = None
-    chi2_pvalue: float | None = None
-    chi2_dof: int | None = None
-    jensen_shannon: float | None = None
-    pvalue_adjusted: float | None = None
-    effect_size: float | None = None
-    effect_size_measure: str | None = None
-    effect_size_trusted: bool = True
-    missing_share_change: float = 0.0
-    missing_effect_size: float = 0.0
-    missing_pvalue: float | None = None
-    missing_pvalue_adjusted: float | None = None
-    new_categories: tuple[str, ...] = ()
-    new_category_count: int = 0
-    new_share: float | None = None
-    vanished_categories: tuple[str, ...] = ()
-    pvalue_drifted: bool = False
-    material: bool | None = None
-    distribution_drifted: bool = False
-    missing_drifted: bool = False
-    psi_drifted: bool = False
-    drifted: bool = False
-    flag_basis: str | None = None
-    histogram: Mapping[str, Any] | None = None
-    note: str | None = None
-
-    @property
-    def pvalue(self) -> float | None:
-        """The raw p-value of the feature's test (KS or chi-square), before any correction."""
-        return self.ks_pvalue if self.kind == "numeric" else self.chi2_pvalue
-
-    def to_dict(self) -> dict[str, Any]:
-        """Every field as JSON-ready values."""
-        return {field.name: _plain(getattr(self, field.name)) for field in fields(self)}
 
 
 def univariate_drift(
@@ -426,16 +345,3 @@ def _finite_values(drift: FeatureDrift) -> tuple[int, int]:
             (drift.current_rows, drift.current_missing_share, drift.current_infinite),
         )
     )
-
-
-def _plain(value: Any) -> Any:
-    """A value as JSON: numpy scalars unwrapped, tuples as lists, NaN and ±inf as None."""
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, Mapping):
-        return {str(key): _plain(item) for key, item in value.items()}
-    if isinstance(value, list | tuple):
-        return [_plain(item) for item in value]
-    return value

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
@@ -18,6 +17,7 @@ import pandas as pd
 
 from include.drift.columns import check_features
 from include.errors import DataValidationError
+from include.json_records import JsonRecord, json_record
 
 QUANTILES: dict[str, float] = {
     "p01": 0.01,
@@ -31,31 +31,32 @@ QUANTILES: dict[str, float] = {
 """Quantiles of every numeric column, linearly interpolated (numpy's default ``linear``)."""
 
 
-@dataclass(frozen=True)
-class Histogram:
+@json_record()
+class Histogram(JsonRecord):
     """Counts of finite values in equal-width bins ``[edges[i], edges[i+1])``, the last closed."""
 
     edges: tuple[float, ...]
     counts: tuple[int, ...]
 
-    def to_dict(self) -> dict[str, list]:
-        return {"edges": list(self.edges), "counts": list(self.counts)}
 
-
-@dataclass(frozen=True)
-class TopValue:
+@json_record()
+class TopValue(JsonRecord):
     """One frequent category: its value, its number of rows and its share of all rows."""
 
     value: str | int | float | bool
     count: int
     share: float
 
-    def to_dict(self) -> dict[str, Any]:
-        return {"value": self.value, "count": self.count, "share": self.share}
+
+_KEYS = {
+    "numeric": {"infinite", "mean", "std", "min", "max", "quantiles", "histogram"},
+    "categorical": {"top_values", "others_share"},
+}
+"""The keys a column's JSON holds besides those every column has, by kind."""
 
 
-@dataclass(frozen=True)
-class ColumnStatistics:
+@json_record()
+class ColumnStatistics(JsonRecord):
     """Statistics of one column of a batch.
 
     Every column has ``count`` (rows, missing included), ``missing`` (null/NaN) and ``distinct``
@@ -84,28 +85,12 @@ class ColumnStatistics:
     others_share: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready mapping; only the keys of the column's kind."""
-        common = {
-            "name": self.name,
-            "kind": self.kind,
-            "count": self.count,
-            "missing": self.missing,
-            "distinct": self.distinct,
-        }
-        if self.kind == "numeric":
-            return common | {
-                "infinite": self.infinite,
-                "mean": self.mean,
-                "std": self.std,
-                "min": self.min,
-                "max": self.max,
-                "quantiles": dict(self.quantiles or {}),
-                "histogram": self.histogram.to_dict() if self.histogram else None,
-            }
-        return common | {
-            "top_values": [top.to_dict() for top in self.top_values or ()],
-            "others_share": self.others_share,
-        }
+        """JSON-ready mapping (``model_dump(mode="json")``); only the keys of the column's kind."""
+        kept = {"name", "kind", "count", "missing", "distinct", *_KEYS[self.kind]}
+        dumped = self.model_dump(mode="json", include=kept)
+        if self.kind == "numeric" and self.quantiles is None:
+            dumped["quantiles"] = {}
+        return dumped
 
 
 def column_statistics(

@@ -48,24 +48,25 @@ import pandas as pd
 from include.config import MonitoringConfig
 from include.errors import ConfigurationError, ModelIntegrityError
 from include.model.features import missing_labels
-from include.quality.gate import (
-    _CATEGORIES,
-    _NOT_NULL,
-    _RANGE,
-    DEFAULT_TOLERANCE,
-    QualityFinding,
-    QualityReport,
+from include.quality.expectations import (
     ReferenceExpectations,
     _as_categories,
     _as_numbers,
     _check_derived_for,
     allowed_shares,
-    category_finding,
-    label_note,
-    missing_finding,
-    range_finding,
     small_reference_note,
 )
+from include.quality.findings import (
+    _CATEGORIES,
+    _NOT_NULL,
+    _RANGE,
+    QualityFinding,
+    QualityReport,
+    category_finding,
+    missing_finding,
+    range_finding,
+)
+from include.quality.gate import DEFAULT_TOLERANCE, label_note
 from include.quality.usability import raise_if_unusable
 from include.streaming import encoding
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -152,3 +153,19 @@ def test_the_stored_analysis_says_what_the_reference_is(analyses) -> None:
     assert {"description", "rows", "small", "note", "effect_sizes_used"} <= set(reference)
     assert reference["rows"] == 600  # the test split of 3,000 Q1 rows
     assert reference["effect_sizes_used"] is True
+
+
+def test_the_stored_analysis_is_the_document_the_earlier_code_stored(
+    model, prepared_data, tutorial_config
+) -> None:
+    # tests/unit/stored/drift_analysis.json: this analysis, stored by the code at commit 06df9c2
+    stored = json.loads((Path(__file__).parents[1] / "stored" / "drift_analysis.json").read_text())
+    period = Period.parse("2017Q4")
+    batch = select_period(prepared_data, tutorial_config.date_column, period)
+    proba = predict_proba(model, batch, tutorial_config)
+    reference = model.metadata["test_metrics"]
+    performance = {k: v * 0.9 for k, v in reference.items() if isinstance(v, float)}
+
+    analysis = analyse_drift(model, batch, proba, tutorial_config, period, performance=performance)
+
+    assert analysis.to_dict() == stored

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -244,3 +245,42 @@ def test_sample_rows_keeps_a_small_frame_whole():
     sample = sample_rows(frame, max_rows=3)
     assert sample["i"].tolist() == [5, 6, 7]
     assert sample.index.tolist() == [0, 1, 2]
+
+
+def _stored_frame() -> pd.DataFrame:
+    """The frame whose statistics tests/unit/stored/column_statistics.json holds."""
+    rng = np.random.default_rng(7)
+    n = 500
+    amount = rng.normal(100, 20, n)
+    amount[:5] = np.nan
+    amount[5:7] = [np.inf, -np.inf]
+    return pd.DataFrame(
+        {
+            "amount": amount,
+            "age": rng.integers(18, 90, n),
+            "constant": np.full(n, 3.0),
+            "empty": np.full(n, np.nan),
+            "plan": rng.choice(["basic", "gold", "silver", None], n),
+            "flag": rng.choice([True, False], n),
+            "code": rng.choice([11, 12, 13, 14], n),
+        }
+    )
+
+
+def test_statistics_are_stored_as_the_earlier_code_stored_them_and_read_back():
+    # stored by the code before the statistics were pydantic records (commit 06df9c2)
+    path = Path(__file__).parents[1] / "stored" / "column_statistics.json"
+    stored = json.loads(path.read_text())
+
+    statistics = column_statistics(
+        _stored_frame(),
+        numeric=["amount", "age", "constant", "empty"],
+        categorical=["plan", "flag", "code"],
+        top_k=3,
+        bins=5,
+    )
+
+    assert [column.to_dict() for column in statistics] == stored
+    read_back = [ColumnStatistics.model_validate(document) for document in stored]
+    assert [column.to_dict() for column in read_back] == stored
+    assert read_back[5].top_values[0].value is False  # a boolean category stays a boolean
