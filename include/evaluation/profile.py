@@ -163,15 +163,15 @@ def _numeric_statistics(series: pd.Series, name: str, bins: int) -> ColumnStatis
         std=std,
         min=float(finite[0]),
         max=float(finite[-1]),
-        quantiles={key: _sorted_quantile(finite, q) for key, q in QUANTILES.items()},
-        histogram=_sorted_histogram(finite, bins),
+        quantiles={key: sorted_quantile(finite, q) for key, q in QUANTILES.items()},
+        histogram=sorted_histogram(finite, bins),
     )
 
 
 def _categorical_statistics(series: pd.Series, name: str, top_k: int) -> ColumnStatistics:
     counts = series.value_counts(dropna=True, sort=False)
     counts = counts[counts.to_numpy() > 0]  # a pandas Categorical lists unused categories too
-    values = [_plain_value(value) for value in counts.index]
+    values = [plain_value(value) for value in counts.index]
     return categorical_record(name, len(series), values, counts.to_numpy(), top_k)
 
 
@@ -200,7 +200,7 @@ def categorical_record(
     )
 
 
-def _sorted_quantile(ascending: np.ndarray, q: float) -> float:
+def sorted_quantile(ascending: np.ndarray, q: float) -> float:
     """numpy's ``linear`` quantile read off an already sorted array."""
     position = (ascending.size - 1) * q
     below = math.floor(position)
@@ -210,7 +210,7 @@ def _sorted_quantile(ascending: np.ndarray, q: float) -> float:
     return low + (high - low) * t if t < 0.5 else high - (high - low) * (1 - t)
 
 
-def _sorted_histogram(ascending: np.ndarray, bins: int) -> Histogram:
+def sorted_histogram(ascending: np.ndarray, bins: int) -> Histogram:
     """``numpy.histogram(values, bins)`` read off an already sorted array of finite values."""
     low, high = float(ascending[0]), float(ascending[-1])
     if low == high:  # as numpy: a constant column gets the range [value - 0.5, value + 0.5]
@@ -244,7 +244,7 @@ def _as_float(series: pd.Series, name: str) -> np.ndarray:
         ) from None
 
 
-def _plain_value(value: Any) -> str | int | float | bool:
+def plain_value(value: Any) -> str | int | float | bool:
     """A category as a JSON value: numpy scalars unwrapped, anything exotic as text."""
     if isinstance(value, np.generic):
         value = value.item()

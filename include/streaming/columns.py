@@ -25,7 +25,7 @@ from include.drift.columns import count_categories, read_numeric
 from include.drift.reference import NumericReference
 from include.drift.stats.binning import bin_counts, sorted_quantiles
 from include.errors import ConfigurationError, EmptyBatchError
-from include.evaluation.profile import _plain_value
+from include.evaluation.profile import plain_value
 from include.streaming import encoding
 
 FINE_QUANTILES = 1000
@@ -284,7 +284,7 @@ class CategorySummary:
     """One categorical feature of a batch: exact rows per category as text, missing values as
     ``(missing)`` (as ``count_categories``, what drift compares), and exact rows per non-missing
     value as the column statistics show it (``rows_per_value``: numpy scalars unwrapped, anything
-    exotic as text, as ``profile._plain_value``), so ``7`` and ``"7"`` stay apart there. A value
+    exotic as text, as ``profile.plain_value``), so ``7`` and ``"7"`` stay apart there. A value
     seen as an int in one chunk and as an equal float in another (an integer column that turned
     float where a chunk has a missing value) is kept as the float, as pandas concatenates them."""
 
@@ -299,7 +299,7 @@ class CategorySummary:
         counts = chunk.value_counts(dropna=True, sort=False)
         for value, rows in zip(counts.index, counts.to_numpy(), strict=True):
             if rows > 0:  # a pandas Categorical lists its unused categories with count 0
-                _add_value(self.rows_per_value, _plain_value(value), int(rows))
+                _add_value(self.rows_per_value, plain_value(value), int(rows))
 
     def merge(self, other: CategorySummary) -> CategorySummary:
         """The summary of both batches (a new one), adding the counts."""

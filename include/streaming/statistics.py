@@ -44,9 +44,9 @@ from include.evaluation.profile import (
     QUANTILES,
     ColumnStatistics,
     Histogram,
-    _sorted_histogram,
-    _sorted_quantile,
     categorical_record,
+    sorted_histogram,
+    sorted_quantile,
 )
 from include.streaming.columns import EXACT_DISTINCT, CategorySummary, NumericSummary
 
@@ -118,8 +118,8 @@ def _numeric(
             std=float(np.std(values, ddof=1)) if n > 1 else None,
             min=float(values[0]),
             max=float(values[-1]),
-            quantiles={key: _sorted_quantile(values, q) for key, q in QUANTILES.items()},
-            histogram=_sorted_histogram(values, bins),
+            quantiles={key: sorted_quantile(values, q) for key, q in QUANTILES.items()},
+            histogram=sorted_histogram(values, bins),
         )
         return record, bound
     reader = _Reader(summary, sketch)
@@ -293,7 +293,7 @@ class _Reader:
 
     def histogram(self, bins: int) -> tuple[Histogram, float]:
         """The equal-width histogram over [min, max] and the largest error of a bin's count."""
-        edges = _sorted_histogram(np.array([self.low, self.high]), bins).edges
+        edges = sorted_histogram(np.array([self.low, self.high]), bins).edges
         cumulative, errors = [], []
         for value in edges[:-1]:
             estimate, fewest, most = self.below(value)
@@ -307,7 +307,7 @@ class _Reader:
 
 
 def _lerp(low: float, high: float, t: float) -> float:
-    """numpy's two-sided linear interpolation, as ``profile._sorted_quantile``."""
+    """numpy's two-sided linear interpolation, as ``profile.sorted_quantile``."""
     return low + (high - low) * t if t < 0.5 else high - (high - low) * (1 - t)
 
 
