@@ -18,9 +18,8 @@ from __future__ import annotations
 from airflow.sdk import Param, dag, task
 from airflow.sdk.exceptions import AirflowFailException
 
+from include.tutorial import TUTORIAL_TABLES
 from mes_dag_defaults import dag_settings, deployer_session, release_schedule
-
-TUTORIAL_DATASETS = ["transactions", "cardholders", "merchants"]
 
 
 @dag(
@@ -40,7 +39,8 @@ TUTORIAL_DATASETS = ["transactions", "cardholders", "merchants"]
         ),
         "release_notes": Param("adds scenario for monitoring data drift", type="string"),
         "datasets": Param(
-            TUTORIAL_DATASETS,
+            # The tutorial's raw tables; the prepared dataset is made again from them.
+            list(TUTORIAL_TABLES),
             type="array",
             items={"type": "string"},
             description="Datasets that travel with the bundle.",

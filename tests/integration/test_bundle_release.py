@@ -22,7 +22,7 @@ from include.data.storage import open_dataset_store
 from include.deployment.local_airflow import LocalAirflow
 from include.deployment.serve import deployment
 from include.paths import REPO_ROOT
-from include.workflow import generate_tutorial_data
+from include.tutorial.datasets import generate_tutorial_data
 from tests.dags.conftest import run
 
 pytestmark = pytest.mark.integration
