@@ -11,7 +11,6 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from include.cli.commands import evaluate_command, show_command, train_command
 from include.errors import ConfigurationError
 from include.tutorial import TUTORIAL_DATASETS
 
@@ -58,6 +57,9 @@ def demo_command(workspace: Workspace, args: argparse.Namespace) -> None:
             f"{workspace.config.name!r}: run demo with the tutorial's configuration (no "
             "MES_CONFIG), or train, evaluate and show for your own model"
         )
+    # Imported here: include.cli imports this module to build its parser.
+    from include.cli.commands import evaluate_command, show_command, train_command
+
     generate_command(workspace, args)
     train_command(workspace, args)
     args.quarters = None
