@@ -38,7 +38,7 @@ lint: setup
 	$(BIN)/ruff format --check .
 
 bench: setup
-	$(BIN)/python benchmarks/evaluate_quarter.py
+	$(BIN)/python benchmarks/evaluate_period.py
 	$(BIN)/python benchmarks/mes_store.py
 
 clean:

@@ -24,7 +24,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-TUTORIAL_CONFIG = ROOT / "include" / "config" / "fraud_tutorial.yaml"
+TUTORIAL_CONFIG = ROOT / "include" / "tutorial" / "fraud_tutorial.yaml"
 sys.path.insert(0, str(ROOT))
 from include.cli import DEFERRED_LIBRARIES as HEAVY  # noqa: E402
 

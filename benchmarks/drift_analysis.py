@@ -23,8 +23,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.stages import Stages
 from include.config import load_config
-from include.data.generator import generate_tables
-from include.data.prepare import prepare_transactions
 from include.drift.analysis import analyse_drift
 from include.drift.univariate import build_reference_profile
 from include.evaluation.evaluate import predict_proba
@@ -32,6 +30,8 @@ from include.model.features import PREDICTION_COLUMN, PROBABILITY_COLUMN, predic
 from include.model.registry import SavedModel
 from include.model.training import train_model
 from include.periods import Period
+from include.tutorial.generator import generate_tables
+from include.tutorial.prepare import prepare_transactions
 
 ROOT = Path(__file__).resolve().parent.parent
 EVIDENTLY_PYTHON = ROOT / "benchmarks" / ".venv-evidently" / "bin" / "python"

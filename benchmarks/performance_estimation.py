@@ -48,8 +48,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from include.config import CostMatrix, load_config
 from include.data.batches import select_period
-from include.data.generator import generate_tables
-from include.data.prepare import prepare_transactions
 from include.evaluation.calibration import CALIBRATION_KEY, Calibration, fit_calibration
 from include.evaluation.calibration import METRICS as TRACKED
 from include.evaluation.estimation import PerformanceEstimate, estimate_performance
@@ -59,6 +57,8 @@ from include.examples import seattle_weather as seattle
 from include.model.features import binary_labels, feature_frame
 from include.model.training import train_model
 from include.periods import Period
+from include.tutorial.generator import generate_tables
+from include.tutorial.prepare import prepare_transactions
 
 ROOT = Path(__file__).resolve().parent.parent
 NANNYML_PYTHON = ROOT / "benchmarks" / ".venv-nannyml" / "bin" / "python"

@@ -25,9 +25,9 @@ from __future__ import annotations
 from airflow.sdk import Param, PokeReturnValue, dag, get_current_context, task
 from airflow.sdk.exceptions import AirflowFailException
 
+from include.tutorial import TUTORIAL_TABLES
 from mes_dag_defaults import dag_settings, deployer_session, release_schedule
 
-TUTORIAL_DATASETS = ["transactions", "cardholders", "merchants"]
 # How long the verify step waits for the target to parse the release, and how often it looks.
 SERVE_TIMEOUT = 300
 SERVED_POKE_SECONDS = 10
@@ -58,7 +58,8 @@ def seconds_since_first_poke(ti) -> float:
         ),
         "release_notes": Param("adds scenario for monitoring data drift", type="string"),
         "datasets": Param(
-            TUTORIAL_DATASETS,
+            # The tutorial's raw tables; the prepared dataset is made again from them.
+            list(TUTORIAL_TABLES),
             type="array",
             items={"type": "string"},
             description="Datasets that travel with the bundle.",

@@ -162,7 +162,7 @@ def recheck(
     (default: the latest version); the new evaluations, oldest period first. ``log`` gets one
     line per period looked at."""
     from include.model.registry import load_model
-    from include.workflow import evaluate_quarter
+    from include.workflow import evaluate_period
 
     config = workspace.config
     count = config.labels.recheck_periods if count is None else count
@@ -181,7 +181,7 @@ def recheck(
     for candidate in candidates:
         log(candidate.describe())
         if candidate.due:
-            evaluation_id, evaluation = evaluate_quarter(
+            evaluation_id, evaluation = evaluate_period(
                 workspace, candidate.period.name, model=model, stage=stage
             )
             done.append(Rechecked(candidate, evaluation_id, evaluation))

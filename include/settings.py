@@ -66,13 +66,13 @@ class Settings(BaseSettings):
         "MES_CONFIG",
         None,
         "the model of the tutorial's DAGs and of the CLI",
-        "`include/config/fraud_tutorial.yaml`",
+        "`include/tutorial/fraud_tutorial.yaml`",
     )
     mes_config_dir: Path | None = _variable(
         "MES_CONFIG_DIR",
         None,
         "the folder of model configurations, one YAML file per model",
-        "`include/config/`",
+        "`include/tutorial/` (the tutorial's file)",
     )
     mes_database_url: str | None = _variable(
         "MES_DATABASE_URL",

@@ -1,4 +1,4 @@
-"""The tutorial's flow as plain functions: generate data, train, evaluate a quarter into the MES.
+"""The monitoring flow as plain functions: prepare a project, train, evaluate a period into the MES.
 
 A ``Workspace`` ties together what every step needs, read once from the environment:
 the configuration (``MES_CONFIG``), the dataset store (``MES_DATASETS``: a folder or a
@@ -14,22 +14,13 @@ import os
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
-from datetime import date
 from pathlib import Path
 
 import pandas as pd
 
 from include.config import MonitoringConfig, load_config
-from include.data.generator import generate_tables
-from include.data.prepare import prepare_transactions
-from include.data.provenance import (
-    TUTORIAL_DATASETS,
-    TUTORIAL_PREPARED,
-    check_may_overwrite,
-    record_generated,
-)
 from include.data.sources import RowSource, open_reference_rows, open_rows
-from include.data.storage import TUTORIAL_TABLES, DatasetStore, open_dataset_store
+from include.data.storage import DatasetStore, open_dataset_store
 from include.drift.report import write_drift_report
 from include.errors import ConfigurationError, EmptyBatchError
 from include.evaluation.evaluate import Evaluation, evaluate_batch
@@ -51,9 +42,7 @@ from include.settings import current
 from include.streaming.batch import read_batch, read_reference
 from include.streaming.evaluate import evaluate_summary
 from include.streaming.partition import BatchSummary, merge_summaries, summarise_partition
-
-# The model of the fraud tutorial, whose data this project can generate.
-TUTORIAL_MODEL = "fraud_authorization"
+from include.tutorial.datasets import generate_tutorial_data
 
 
 @dataclass
@@ -108,43 +97,6 @@ class Workspace:
 
     def close(self) -> None:
         self.mes.close()
-
-
-def generate_tutorial_data(
-    datasets: DatasetStore,
-    config: MonitoringConfig | None = None,
-    *,
-    transactions_per_quarter: int = 5_000,
-    seed: int = 2017,
-    label_delay_days: int = 0,
-    labels_as_of: date | str | None = None,
-) -> dict[str, int]:
-    """Write the tutorial's datasets (transactions, cardholders, merchants and
-    transactions_prepared) and return their row counts.
-
-    With ``label_delay_days``, the labels of the last days before ``labels_as_of`` (default: the
-    end of 2017) are not in yet (see ``include.data.generator``); generating again with the same
-    size and seed but no delay, or a later ``labels_as_of``, lands them.
-
-    Only these four are written, whatever ``config`` says (it is accepted for the callers' sake
-    and not used). Generating again over datasets generated earlier is fine; any of the four that
-    ``generate`` did not write, or that changed since, is refused (ForeignDatasetError) before
-    anything is generated or written. Each dataset's checksum is recorded as it is written.
-    """
-    del config  # the tutorial's datasets do not depend on the active configuration
-    check_may_overwrite(datasets, TUTORIAL_DATASETS)
-    tables = generate_tables(
-        transactions_per_quarter=transactions_per_quarter,
-        seed=seed,
-        label_delay_days=label_delay_days,
-        labels_as_of=labels_as_of,
-    )
-    frames = {name: getattr(tables, name) for name in TUTORIAL_TABLES}
-    frames[TUTORIAL_PREPARED] = prepare_transactions(tables)
-    for name, frame in frames.items():
-        datasets.write(name, frame)
-        record_generated(datasets, name)
-    return {name: len(frame) for name, frame in frames.items()}
 
 
 def train(workspace: Workspace) -> SavedModel:
@@ -220,9 +172,9 @@ def reference_rows(workspace: Workspace) -> tuple[pd.DataFrame, str]:
     return rows, description + (f" ({sampled})" if sampled else "")
 
 
-def evaluate_quarter(
+def evaluate_period(
     workspace: Workspace,
-    quarter: str,
+    period_name: str,
     *,
     model: SavedModel | None = None,
     labelled: bool = True,
@@ -237,7 +189,7 @@ def evaluate_quarter(
     logging.
     """
     config = workspace.config
-    period = Period.parse(quarter)
+    period = Period.parse(period_name)
     model = model or load_model(config, root=workspace.models)
     source = workspace.rows
     with stage("read"):
@@ -267,7 +219,7 @@ def evaluate_quarter(
 
 def summarise_slice(
     workspace: Workspace,
-    quarter: str,
+    period_name: str,
     index: int,
     count: int,
     *,
@@ -278,10 +230,10 @@ def summarise_slice(
     """Summarise slice ``index`` of the period cut into ``count`` slices of days
     (``Period.slices``) into ``folder``: one mapped task's share of a partitioned evaluation."""
     config = workspace.config
-    parts = Period.parse(quarter).slices(count)
+    parts = Period.parse(period_name).slices(count)
     if not 0 <= index < len(parts):
         raise ConfigurationError(
-            f"{quarter} has {len(parts)} slice(s) of days: there is no slice {index}"
+            f"{period_name} has {len(parts)} slice(s) of days: there is no slice {index}"
         )
     summary = summarise_partition(
         model,
@@ -297,7 +249,7 @@ def summarise_slice(
 
 def evaluate_slices(
     workspace: Workspace,
-    quarter: str,
+    period_name: str,
     folders: list[str | os.PathLike[str]],
     *,
     model: SavedModel,
@@ -305,8 +257,8 @@ def evaluate_slices(
     stage: Callable[[str], AbstractContextManager] = lambda _name: nullcontext(),
 ) -> tuple[str, Evaluation]:
     """Merge the slices' summaries (:func:`summarise_slice`) into the period's evaluation and
-    store it, as :func:`evaluate_quarter` would have for the whole batch."""
-    period = Period.parse(quarter)
+    store it, as :func:`evaluate_period` would have for the whole batch."""
+    period = Period.parse(period_name)
     with stage("merge"):
         summary = merge_summaries(BatchSummary.load(folder) for folder in folders)
     return _evaluate_summary(

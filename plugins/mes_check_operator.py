@@ -39,12 +39,14 @@ from include.checks import (
     worst_outcome,
 )
 from include.errors import ConfigurationError
+from include.tutorial import TUTORIAL_STORE
 from mes_hook import DEFAULT_MES_CONN_ID, MESHook
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
-DEFAULT_STORE_NAME = "the_MES"
+# Without store_name, the tutorial's store.
+DEFAULT_STORE_NAME = TUTORIAL_STORE
 
 
 class MESCheckOperator(BaseBranchOperator):

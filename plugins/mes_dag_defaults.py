@@ -4,7 +4,7 @@
   owner, retries and an ``on_failure_callback`` that emails the deployment's
   alert recipients through the ``smtp_default`` connection (the SMTP provider's notifier).
 - ``model_asset(store_name)``: updated each time evaluations land in a model's store
-  (``MES_ASSET`` is the tutorial's, ``the_MES``).
+  (``MES_ASSET`` is the tutorial's, ``include.tutorial.TUTORIAL_STORE``).
 - ``open_workspace(config)``: the monitoring workspace of a model with the MES from the
   ``mes_db`` connection.
 
@@ -25,6 +25,7 @@ from airflow.providers.smtp.notifications.smtp import SmtpNotifier
 from airflow.sdk import Asset
 
 from include.settings import current
+from include.tutorial import TUTORIAL_STORE
 
 SMTP_CONN_ID = "smtp_default"
 
@@ -34,7 +35,7 @@ def model_asset(store_name: str) -> Asset:
     return Asset(name=store_name, uri=f"mes://evaluations/{store_name}")
 
 
-MES_ASSET = model_asset("the_MES")
+MES_ASSET = model_asset(TUTORIAL_STORE)
 SENDER = current().mes_alert_from
 
 FAILURE_SUBJECT = 'Airflow DAG "{{ dag.dag_id }}" failed: task {{ ti.task_id }}'

@@ -83,8 +83,8 @@ def tutorial_config():
 @pytest.fixture(scope="session")
 def prepared_data():
     """The prepared tutorial dataset for all of 2017, small enough for tests (3,000 per quarter)."""
-    from include.data.generator import generate_tables
-    from include.data.prepare import prepare_transactions
+    from include.tutorial.generator import generate_tables
+    from include.tutorial.prepare import prepare_transactions
 
     return prepare_transactions(generate_tables(transactions_per_quarter=3_000, seed=7))
 

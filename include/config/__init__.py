@@ -3,10 +3,11 @@
 A configuration names the features and their types, the label, the date column, the reference
 (training) period, the batch periods, the evaluation store, where the model comes from
 (``model.source``), where the data live (``data``), the cadence and schedule of its monitoring,
-its checks and its alert recipients. The fraud tutorial is ``fraud_tutorial.yaml`` beside this
-file. A user's own binary classifiers are more YAML files, one per model, in the configuration
-folder (``MES_CONFIG_DIR``, by default this folder); ``MES_CONFIG=/path/to/file.yaml`` names the
-model that the tutorial's DAGs and the CLI work on (by default the tutorial's).
+its checks and its alert recipients. The fraud tutorial's is ``fraud_tutorial.yaml`` in
+:mod:`include.tutorial`. A user's own binary classifiers are more YAML files, one per model, in
+the configuration folder (``MES_CONFIG_DIR``, by default the tutorial's folder);
+``MES_CONFIG=/path/to/file.yaml`` names the model that the tutorial's DAGs and the CLI work on
+(by default the tutorial's).
 
 ``${VAR}`` in a setting's text is replaced by the environment variable ``VAR`` when the file is
 read, so secrets (a database password in ``data.url``) stay out of the file.
@@ -35,11 +36,16 @@ from include.config.sections import (
 from include.errors import ConfigurationError, PeriodError
 from include.periods import Period
 from include.settings import current
+from include.tutorial import (
+    TUTORIAL_CONFIG_PATH,
+    TUTORIAL_MODEL,
+    TUTORIAL_PREPARED,
+    TUTORIAL_STORE,
+)
 
-DEFAULT_CONFIG_PATH = Path(__file__).with_name("fraud_tutorial.yaml")
+# Without MES_CONFIG or MES_CONFIG_DIR, the tutorial's configuration and its folder.
+DEFAULT_CONFIG_PATH = TUTORIAL_CONFIG_PATH
 DEFAULT_CONFIG_DIR = DEFAULT_CONFIG_PATH.parent
-# The tutorial's model: its DAGs keep the ids recursive_mes, build_project_mes, data_drift_monitor.
-TUTORIAL_MODEL = "fraud_authorization"
 # Model and store names: folder names and DAG id prefixes.
 SAFE_NAME = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9_-]|\.(?!\.)){0,99}")
 DEFAULT_SCHEDULES = {
@@ -57,8 +63,8 @@ class MonitoringConfig(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     name: str = Field(description="model name (a folder and DAG id prefix)")
-    store_name: str = Field("the_MES", description="the MES store (a report folder)")
-    dataset: str = Field("transactions_prepared", pattern=r"^[A-Za-z0-9_]+$")
+    store_name: str = Field(TUTORIAL_STORE, description="the MES store (a report folder)")
+    dataset: str = Field(TUTORIAL_PREPARED, pattern=r"^[A-Za-z0-9_]+$")
     data: DataSource | None = Field(
         None, description="where the rows live; none: dataset `dataset` of MES_DATASETS"
     )
@@ -151,6 +157,8 @@ class MonitoringConfig(BaseModel):
 
     @property
     def is_tutorial(self) -> bool:
+        """Whether this is the fraud tutorial's model: its DAGs keep their unprefixed ids and its
+        data can be generated. A name, not a setting: any file naming that model is the tutorial."""
         return self.name == TUTORIAL_MODEL
 
     @property

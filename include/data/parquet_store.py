@@ -34,7 +34,7 @@ from include.periods import Period
 # Row groups of this size let a period read skip most of a date-ordered file, and be read in
 # parallel.
 ROW_GROUP_ROWS = 131_072
-# Which datasets `generate` wrote, with their checksums (include.data.provenance).
+# Which datasets `generate` wrote, with their checksums (include.tutorial.provenance).
 PROVENANCE_FILE = ".mes-generated.json"
 
 

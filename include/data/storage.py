@@ -17,7 +17,6 @@ from typing import Protocol, runtime_checkable
 
 import pandas as pd
 
-from include.data.generator import TutorialTables
 from include.data.parquet_store import ParquetDatasetStore
 from include.data.postgres_store import PostgresDatasetStore
 from include.errors import ConfigurationError
@@ -28,12 +27,9 @@ __all__ = [
     "DatasetStore",
     "ParquetDatasetStore",
     "PostgresDatasetStore",
-    "load_tables",
     "open_dataset_store",
-    "save_tables",
 ]
 
-TUTORIAL_TABLES = ("transactions", "cardholders", "merchants")
 POSTGRES_SCHEMES = ("postgresql", "postgres")
 
 
@@ -82,14 +78,3 @@ def open_dataset_store(location: str | os.PathLike[str] | None) -> DatasetStore:
             "postgresql://user:password@host:port/dbname URL"
         )
     return ParquetDatasetStore(Path(text).expanduser())
-
-
-def save_tables(store: DatasetStore, tables: TutorialTables) -> None:
-    """Write the tutorial's raw tables as the datasets transactions, cardholders and merchants."""
-    for name in TUTORIAL_TABLES:
-        store.write(name, getattr(tables, name))
-
-
-def load_tables(store: DatasetStore) -> TutorialTables:
-    """Read the tutorial's raw tables written by :func:`save_tables`."""
-    return TutorialTables(**{name: store.read(name) for name in TUTORIAL_TABLES})

@@ -28,7 +28,7 @@ sample) into an ``Evaluation``.
 
 :mod:`~include.streaming.partition` reads a partition of a batch from its row source chunk by
 chunk (``RowSource.chunks``), scores and summarises it, saves, loads and merges summaries;
-:mod:`~include.streaming.batch` decides, as ``workflow.evaluate_quarter`` reads a batch, whether
+:mod:`~include.streaming.batch` decides, as ``workflow.evaluate_period`` reads a batch, whether
 it is small enough for the exact in-memory path (``streaming.memory_rows``) or streams.
 
 Libraries: each chunk arrives as a pandas frame (from pyarrow's dataset scanner or a database

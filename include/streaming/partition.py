@@ -10,7 +10,7 @@ stored sample and the domain classifier's). Memory is a chunk plus the summaries
 partition's size. :meth:`BatchSummary.merge` combines the partitions' summaries into the batch's:
 exactly for counts, within each summary's stated bound for the rest.
 
-Not yet wired into ``evaluate_quarter``: from a merged summary, ``performance.py`` gives the
+Not yet wired into ``evaluate_period``: from a merged summary, ``performance.py`` gives the
 realised metrics and ``drift.py`` the univariate drift; the rest of its evaluation and the mapped
 tasks are the next steps of issue 14.
 """

@@ -6,7 +6,7 @@ import pytest
 
 from include.config import load_config
 from include.data.storage import open_dataset_store
-from include.workflow import generate_tutorial_data
+from include.tutorial.datasets import generate_tutorial_data
 
 
 @pytest.fixture

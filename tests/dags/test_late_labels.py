@@ -21,7 +21,7 @@ from airflow.sdk import DagRunState, TaskInstanceState
 
 from include.config import DEFAULT_CONFIG_PATH, load_config
 from include.data.storage import open_dataset_store
-from include.workflow import generate_tutorial_data
+from include.tutorial.datasets import generate_tutorial_data
 from tests.dags.conftest import run
 from tests.support.airflow import task_states
 from tests.support.smtp import html_body

@@ -142,7 +142,7 @@ def test_two_files_for_one_model_name_refuse_the_second(airflow_db, config_dir) 
 
 
 def test_the_tutorial_in_the_folder_keeps_its_own_dag_ids(airflow_db, config_dir) -> None:
-    tutorial = DAGS_FOLDER.parent / "include" / "config" / "fraud_tutorial.yaml"
+    tutorial = DAGS_FOLDER.parent / "include" / "tutorial" / "fraud_tutorial.yaml"
     (config_dir / "fraud_tutorial.yaml").write_text(tutorial.read_text())
     write(config_dir, "rain", user_model("rain"))
     assert sorted(dags_of("model_monitors.py")) == [

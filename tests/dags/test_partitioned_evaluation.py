@@ -23,7 +23,7 @@ from tests.support.airflow import task_states
 
 pytestmark = pytest.mark.integration
 
-TUTORIAL = Path(__file__).resolve().parents[2] / "include" / "config" / "fraud_tutorial.yaml"
+TUTORIAL = Path(__file__).resolve().parents[2] / "include" / "tutorial" / "fraud_tutorial.yaml"
 EXACT = (
     "row_count",
     "labelled_rows",

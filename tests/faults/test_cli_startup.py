@@ -21,7 +21,7 @@ import pytest
 from include.cli import DEFERRED_LIBRARIES
 
 ROOT = Path(__file__).resolve().parents[2]
-TUTORIAL_CONFIG = ROOT / "include" / "config" / "fraud_tutorial.yaml"
+TUTORIAL_CONFIG = ROOT / "include" / "tutorial" / "fraud_tutorial.yaml"
 HEAVY = DEFERRED_LIBRARIES
 COMMANDS = ("generate", "demo", "train", "register", "evaluate", "show", "models", "check")
 # Runs the CLI as ``python -m include.cli`` does, writes the heavy libraries it left imported to

@@ -17,7 +17,7 @@ from deploy.local_airflow import LocalAirflow
 from deploy.mail_sink import smtp_connection_uri
 from include.config import load_config
 from include.data.storage import open_dataset_store
-from include.workflow import generate_tutorial_data
+from include.tutorial.datasets import generate_tutorial_data
 from tests.support.browser import chromium_page, log_in, output_folder
 from tests.support.smtp import attachments, smtp_server
 

@@ -24,7 +24,7 @@ from include.bundles.release import SERVE_TIMEOUT, check_served, served_bundle_v
 from include.config import load_config
 from include.data.storage import open_dataset_store
 from include.paths import REPO_ROOT
-from include.workflow import generate_tutorial_data
+from include.tutorial.datasets import generate_tutorial_data
 from tests.dags.conftest import run
 
 pytestmark = pytest.mark.integration

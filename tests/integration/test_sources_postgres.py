@@ -9,13 +9,14 @@ import pytest
 from sqlalchemy.engine import make_url
 
 from include.cli import main
-from include.data.generator import generate_tables
-from include.data.provenance import TUTORIAL_DATASETS, ForeignDatasetError
 from include.data.sources import PostgresRows, open_rows
 from include.data.storage import PostgresDatasetStore
 from include.errors import DatasetNotFoundError, DataValidationError, StoreError
 from include.periods import Period
-from include.workflow import generate_tutorial_data
+from include.tutorial import TUTORIAL_DATASETS
+from include.tutorial.datasets import generate_tutorial_data
+from include.tutorial.generator import generate_tables
+from include.tutorial.provenance import ForeignDatasetError
 
 pytestmark = pytest.mark.integration
 

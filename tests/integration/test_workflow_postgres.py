@@ -21,7 +21,8 @@ from include.errors import (
     StoreError,
 )
 from include.model.registry import MODEL_FILE
-from include.workflow import Workspace, evaluate_quarter, generate_tutorial_data, train
+from include.tutorial.datasets import generate_tutorial_data
+from include.workflow import Workspace, evaluate_period, train
 
 pytestmark = pytest.mark.integration
 
@@ -86,7 +87,7 @@ def snapshot(workspace: Workspace, url: str) -> tuple:
 @pytest.mark.parametrize("workspace", ["parquet", "postgresql"], indirect=True)
 def test_q2_to_q4_land_in_the_postgresql_mes_once_each(workspace, postgres_url) -> None:
     for quarter in QUARTERS:
-        evaluate_quarter(workspace, quarter)
+        evaluate_period(workspace, quarter)
 
     assert rows(postgres_url, "evaluations") == 3
     stored = workspace.mes.evaluations("the_MES")
@@ -109,7 +110,7 @@ def test_q2_to_q4_land_in_the_postgresql_mes_once_each(workspace, postgres_url) 
             workspace.reports / "the_MES" / f"{evaluation.name}_{evaluation.model_version}.html"
         ).exists()
 
-    evaluate_quarter(workspace, "2017Q3")
+    evaluate_period(workspace, "2017Q3")
 
     assert rows(postgres_url, "evaluations") == 3
     assert rows(postgres_url, "evaluation_samples") == 3
@@ -121,7 +122,7 @@ def test_q2_to_q4_land_in_the_postgresql_mes_once_each(workspace, postgres_url) 
 @pytest.fixture
 def evaluated(workspace, postgres_url):
     for quarter in QUARTERS:
-        evaluate_quarter(workspace, quarter)
+        evaluate_period(workspace, quarter)
     return snapshot(workspace, postgres_url)
 
 
@@ -137,7 +138,7 @@ def test_a_bad_or_empty_quarter_changes_nothing(
     workspace, postgres_url, evaluated, quarter, error, message
 ) -> None:
     with pytest.raises(error, match=message):
-        evaluate_quarter(workspace, quarter)
+        evaluate_period(workspace, quarter)
     assert snapshot(workspace, postgres_url) == evaluated
 
 
@@ -163,7 +164,7 @@ def test_a_broken_batch_is_refused_with_what_is_wrong_and_changes_nothing(
 ) -> None:
     break_q3(workspace, change)
     with pytest.raises(DataValidationError, match=message):
-        evaluate_quarter(workspace, "2017Q3")
+        evaluate_period(workspace, "2017Q3")
     assert snapshot(workspace, postgres_url) == evaluated
 
 
@@ -171,7 +172,7 @@ def test_a_quarter_whose_labels_are_not_in_yet_is_evaluated_without_realised_per
     workspace, postgres_url, evaluated
 ) -> None:
     break_q3(workspace, lambda d: d.drop(columns=["authorized_flag"]))
-    evaluation_id, _ = evaluate_quarter(workspace, "2017Q3")
+    evaluation_id, _ = evaluate_period(workspace, "2017Q3")
 
     stored = workspace.mes.get(evaluation_id)
     assert not stored.labelled
@@ -190,7 +191,7 @@ def test_unparseable_dates_are_refused(workspace, postgres_url, evaluated) -> No
 
     break_q3(workspace, text_dates)
     with pytest.raises(DataValidationError, match="not a date"):
-        evaluate_quarter(workspace, "2017Q3")
+        evaluate_period(workspace, "2017Q3")
     assert snapshot(workspace, postgres_url) == evaluated
 
 
@@ -200,7 +201,7 @@ def test_a_tampered_model_is_refused_and_changes_nothing(
     [model_file] = workspace.models.glob(f"*/*/{MODEL_FILE}")
     model_file.write_bytes(model_file.read_bytes() + b"tampered")
     with pytest.raises(ModelIntegrityError, match="does not match its recorded SHA-256"):
-        evaluate_quarter(workspace, "2017Q3")
+        evaluate_period(workspace, "2017Q3")
     assert snapshot(workspace, postgres_url) == evaluated
 
 

@@ -19,11 +19,12 @@ import pandas as pd
 import pytest
 
 from include.data.batches import select_period
-from include.data.generator import generate_tables
-from include.data.prepare import prepare_transactions
-from include.data.storage import DatasetStore, load_tables, save_tables
+from include.data.storage import DatasetStore
 from include.errors import ConfigurationError, DatasetNotFoundError, DataValidationError
 from include.periods import Period
+from include.tutorial.datasets import load_tables, save_tables
+from include.tutorial.generator import generate_tables
+from include.tutorial.prepare import prepare_transactions
 
 Q2 = Period.parse("2017Q2")
 

@@ -12,7 +12,8 @@ from pathlib import Path
 
 from include.checks import parse_checks, run_checks
 from include.config import load_config
-from include.workflow import Workspace, evaluate_quarter, generate_tutorial_data, train
+from include.tutorial.datasets import generate_tutorial_data
+from include.workflow import Workspace, evaluate_period, train
 
 QUARTERS = ("2017Q2", "2017Q3", "2017Q4")
 TUTORIAL_CHECK = {"name": "data drift < 0.45", "metric": "data_drift", "soft_max": 0.45}
@@ -32,7 +33,7 @@ def build_tutorial_mes(mes_url: str, folder: Path, *, rows_per_quarter: int = 3_
             workspace.datasets, workspace.config, transactions_per_quarter=rows_per_quarter
         )
         model = train(workspace)
-        ids = {q: evaluate_quarter(workspace, q, model=model)[0] for q in QUARTERS}
+        ids = {q: evaluate_period(workspace, q, model=model)[0] for q in QUARTERS}
         latest = workspace.mes.get(ids[QUARTERS[-1]])
         workspace.mes.record_checks(
             latest.evaluation_id,

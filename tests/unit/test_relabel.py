@@ -15,7 +15,8 @@ from include.config import parse_config
 from include.mes.records import EvaluationSummary
 from include.periods import Period
 from include.relabel import LabelCount, count_labels, periods_to_recheck, previous_periods, recheck
-from include.workflow import Workspace, evaluate_quarter, generate_tutorial_data
+from include.tutorial.datasets import generate_tutorial_data
+from include.workflow import Workspace, evaluate_period
 from tests.support.tutorial_mes import copied_workspace, trained_template
 
 ROWS = 3_000
@@ -38,7 +39,7 @@ def workspace(template, tmp_path, tutorial_config):
 @pytest.fixture
 def evaluated(workspace) -> dict[str, str]:
     """Q2-Q4 evaluated while the labels of Q3's end and of Q4 are not in: period -> id."""
-    return {q: evaluate_quarter(workspace, q)[0] for q in ("2017Q2", "2017Q3", "2017Q4")}
+    return {q: evaluate_period(workspace, q)[0] for q in ("2017Q2", "2017Q3", "2017Q4")}
 
 
 def land_labels(workspace: Workspace) -> None:

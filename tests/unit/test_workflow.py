@@ -1,6 +1,6 @@
-"""include/workflow: the workspace, the tutorial's data, reference rows and what a task returns.
+"""include/workflow: the workspace, reference rows and what a task returns.
 
-Evaluating periods (train, evaluate_quarter, evaluate_slices) takes seconds and is exercised by
+Evaluating periods (train, evaluate_period, evaluate_slices) takes seconds and is exercised by
 tests/unit/test_relabel.py, tests/unit/evaluation/test_track_record.py,
 tests/unit/streaming/test_evaluate.py and tests/integration/test_workflow_postgres.py; these
 tests cover the parts that need no trained model, each in well under a second.
@@ -15,18 +15,12 @@ import pytest
 
 from include.config import load_config, parse_config
 from include.data.parquet_store import ParquetDatasetStore
-from include.data.provenance import ForeignDatasetError
 from include.errors import ConfigurationError, EmptyBatchError, StoreNotCreatedError
 from include.evaluation.evaluate import Evaluation
 from include.periods import Period
-from include.workflow import (
-    TUTORIAL_MODEL,
-    Workspace,
-    generate_tutorial_data,
-    reference_rows,
-    summarise,
-    summarise_slice,
-)
+from include.tutorial import TUTORIAL_MODEL
+from include.tutorial.datasets import generate_tutorial_data
+from include.workflow import Workspace, reference_rows, summarise, summarise_slice
 
 ROWS = 400  # transactions a quarter: enough for every table, fast to generate
 
@@ -100,30 +94,6 @@ def test_a_report_outside_the_reports_folder_is_refused(workspace):
     workspace.config = workspace.config.model_copy(update={"store_name": "../elsewhere"})
     with pytest.raises(ConfigurationError, match="outside"):
         workspace.report_path(_evaluation())
-
-
-def test_the_tutorial_data_is_written_with_its_row_counts(workspace):
-    counts = generate_tutorial_data(workspace.datasets, transactions_per_quarter=ROWS)
-    assert counts["transactions"] == counts["transactions_prepared"] == 4 * ROWS
-    assert set(counts) == set(workspace.datasets.names())
-    for name, rows in counts.items():
-        assert len(workspace.datasets.read(name)) == rows
-
-
-def test_generating_again_is_allowed_and_deterministic(workspace):
-    generate_tutorial_data(workspace.datasets, transactions_per_quarter=ROWS, seed=3)
-    first = workspace.datasets.read("transactions_prepared")
-    generate_tutorial_data(workspace.datasets, transactions_per_quarter=ROWS, seed=3)
-    pd.testing.assert_frame_equal(workspace.datasets.read("transactions_prepared"), first)
-
-
-def test_a_dataset_generate_did_not_write_is_never_overwritten(workspace):
-    mine = pd.DataFrame({"x": [1, 2]})
-    workspace.datasets.write("merchants", mine)
-    with pytest.raises(ForeignDatasetError, match="'merchants' \\(not written by generate\\)"):
-        generate_tutorial_data(workspace.datasets, transactions_per_quarter=ROWS)
-    assert workspace.datasets.names() == ["merchants"]
-    pd.testing.assert_frame_equal(workspace.datasets.read("merchants"), mine)
 
 
 def test_reference_rows_are_the_reference_period_of_the_models_data(workspace):

@@ -15,8 +15,6 @@ import pytest
 
 from include.config import load_config
 from include.data.batches import select_period
-from include.data.generator import generate_tables
-from include.data.prepare import prepare_transactions
 from include.drift.domain_classifier import (
     DataDrift,
     RiskyFeature,
@@ -27,6 +25,8 @@ from include.drift.domain_classifier import (
 )
 from include.errors import DataValidationError
 from include.periods import Period
+from include.tutorial.generator import generate_tables
+from include.tutorial.prepare import prepare_transactions
 
 ROOT = Path(__file__).resolve().parents[3]
 NUMERIC = ["amount", "age", "score"]

@@ -10,8 +10,6 @@ from scipy import stats
 
 from include.config import load_config
 from include.data.batches import select_period
-from include.data.generator import generate_tables
-from include.data.prepare import prepare_transactions
 from include.drift.stats.psi import decile_psi
 from include.drift.univariate import (
     FeatureDrift,
@@ -21,6 +19,8 @@ from include.drift.univariate import (
 )
 from include.errors import DataValidationError, EmptyBatchError
 from include.periods import Period
+from include.tutorial.generator import generate_tables
+from include.tutorial.prepare import prepare_transactions
 
 
 def drift_of(reference, current, *, numeric=(), categorical=(), **options) -> list[FeatureDrift]:

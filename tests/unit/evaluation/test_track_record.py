@@ -32,7 +32,7 @@ from include.evaluation.track_record import (
 from include.model.features import feature_frame
 from include.model.registry import load_model
 from include.periods import Period
-from include.workflow import Workspace, evaluate_quarter
+from include.workflow import Workspace, evaluate_period
 from tests.support.tutorial_mes import copied_workspace, trained_template
 
 
@@ -194,8 +194,8 @@ def plain_estimate(workspace: Workspace, quarter: str):
 
 
 def test_a_period_whose_estimate_held_leaves_the_next_intervals_alone(workspace) -> None:
-    evaluate_quarter(workspace, "2017Q2")
-    _, q3 = evaluate_quarter(workspace, "2017Q3")
+    evaluate_period(workspace, "2017Q2")
+    _, q3 = evaluate_period(workspace, "2017Q3")
     metrics = q3.metrics()
     plain = plain_estimate(workspace, "2017Q3")
     assert metrics["estimated_auc_track_sd"] == 0.0
@@ -213,7 +213,7 @@ def test_labels_that_contradict_the_estimate_widen_the_next_periods_intervals(wo
     batch[config.label] = 1 - batch[config.label]
     workspace.mes.save(evaluate_batch(model, batch, config, q2).to_record(config.store_name))
 
-    evaluation_id, q3 = evaluate_quarter(workspace, "2017Q3")
+    evaluation_id, q3 = evaluate_period(workspace, "2017Q3")
     metrics, plain = q3.metrics(), plain_estimate(workspace, "2017Q3")
     for metric in ("auc", "accuracy"):
         key = f"estimated_{metric}"

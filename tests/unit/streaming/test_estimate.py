@@ -204,7 +204,7 @@ def test_empty_summary_and_wrong_threshold_are_refused():
 
 
 def test_an_estimate_with_every_score_bin_filled_stays_within_its_bounds():
-    # its time is measured by benchmarks/evaluate_quarter.py, not asserted here
+    # its time is measured by benchmarks/evaluate_period.py, not asserted here
     rng = np.random.default_rng(9)
     reference, labels = _balanced(rng, REFERENCE_ROWS)
     reference[:2], labels[:2] = (0.0, 1.0), (False, True)  # the range is all of [0, 1]

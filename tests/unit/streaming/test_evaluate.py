@@ -1,7 +1,7 @@
 """A period evaluated in chunks, and as merged slices, against the in-memory evaluation.
 
 On the tutorial's data and model (3,000 transactions a quarter, an SQLite MES), through
-``evaluate_quarter`` as every DAG calls it: with ``streaming.memory_rows`` 0 the batch is read in
+``evaluate_period`` as every DAG calls it: with ``streaming.memory_rows`` 0 the batch is read in
 chunks of 500 rows into mergeable summaries; ``summarise_slice``/``evaluate_slices`` cut it into
 slices of days first. The stored evaluations equal the in-memory one exactly for counts and the
 statistics read off them, and within the bounds each records for the rest.
@@ -16,7 +16,7 @@ from include.errors import DataValidationError, EmptyBatchError
 from include.model.registry import load_model
 from include.streaming.batch import read_batch
 from include.streaming.partition import BatchSummary
-from include.workflow import evaluate_quarter, evaluate_slices, summarise_slice
+from include.workflow import evaluate_period, evaluate_slices, summarise_slice
 from tests.support.tutorial_mes import copied_workspace, trained_template
 
 Q3 = "2017Q3"
@@ -43,7 +43,7 @@ def evaluations(template, tmp_path, tutorial_config):
         ("streamed", {"memory_rows": 0, "chunk_rows": 1_000}),
     ):
         workspace = opened(template, tmp_path / name, tutorial_config, **streaming)
-        _, done[name] = evaluate_quarter(workspace, Q3)
+        _, done[name] = evaluate_period(workspace, Q3)
         workspace.close()
     workspace = opened(template, tmp_path / "sliced", tutorial_config, chunk_rows=1_000)
     model = load_model(workspace.config, root=workspace.models)
@@ -120,7 +120,7 @@ def test_a_small_batch_stays_in_memory_and_a_large_one_streams(template, tmp_pat
 def test_an_empty_period_is_refused_on_both_paths(template, tmp_path, tutorial_config) -> None:
     workspace = opened(template, tmp_path, tutorial_config, memory_rows=0, chunk_rows=1_000)
     with pytest.raises(EmptyBatchError, match="no rows for 2019Q1"):
-        evaluate_quarter(workspace, "2019Q1")
+        evaluate_period(workspace, "2019Q1")
     assert workspace.mes.summaries(workspace.config.store_name) == []
     workspace.close()
 
@@ -138,7 +138,7 @@ def test_a_broken_chunk_fails_before_anything_is_stored(template, tmp_path, tuto
         update={"data": DataSource(path=str(tmp_path / "rows.csv"))}
     )
     with pytest.raises(DataValidationError, match=column):
-        evaluate_quarter(workspace, "2017Q4")
+        evaluate_period(workspace, "2017Q4")
     assert workspace.mes.summaries(workspace.config.store_name) == []
     workspace.close()
 
@@ -184,7 +184,7 @@ def test_a_reference_beyond_the_limit_is_sampled_uniformly(
     model = train(workspace)
     assert model.feature_profile.rows < 500  # the test split of the sample
     small = Period.parse(Q3)
-    _, evaluation = evaluate_quarter(workspace, small.name, model=model)
+    _, evaluation = evaluate_period(workspace, small.name, model=model)
     assert evaluation.row_count == len(workspace.rows.read(period=small))
     workspace.close()
 
@@ -205,7 +205,7 @@ def test_a_batch_of_about_a_hundred_rows_gets_the_same_verdicts(
     done = {}
     for name, streaming in (("memory", {}), ("streamed", {"memory_rows": 0})):
         workspace = opened(template, tmp_path / name, tutorial_config, **streaming)
-        _, done[name] = evaluate_quarter(workspace, days)
+        _, done[name] = evaluate_period(workspace, days)
         workspace.close()
     memory, streamed = done["memory"], done["streamed"]
 

@@ -16,11 +16,11 @@ import pandas as pd
 import pytest
 
 from include.config import load_config
-from include.data.generator import generate_tables
-from include.data.prepare import prepare_transactions
 from include.errors import ConfigurationError, DataValidationError, EmptyBatchError
 from include.quality.gate import allowed_shares, derive_expectations, validate_batch
 from include.streaming.quality import MAX_NEW_CATEGORIES, QualityTally
+from include.tutorial.generator import generate_tables
+from include.tutorial.prepare import prepare_transactions
 
 
 @pytest.fixture(scope="module")

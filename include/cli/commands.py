@@ -1,22 +1,14 @@
-"""Command line for the monitoring core: ``python -m include.cli COMMAND``.
+"""The monitoring commands of the CLI (``include.cli``): train, register, evaluate, show, models,
+check; and how they print an evaluation.
 
-Commands: ``demo``, ``generate``, ``train``, ``register``, ``evaluate``, ``show``, ``check``.
-
-Every command works on the embedded defaults (files under ``$MES_HOME``, default ``./.mes``, and
-the SQLite MES) unless ``MES_DATASETS``, ``MES_MODELS`` or ``MES_DATABASE_URL`` say otherwise.
-The model is ``MES_CONFIG``'s (default: the tutorial's), or ``--config FILE``, or ``--model NAME``
-from the configuration folder ``MES_CONFIG_DIR``.
-
-``check`` exits 0 when every check is OK, 3 on WARNING, 4 on ERROR, 5 when a check is EMPTY;
-any command exits 1 on bad input and 2 on a bad configuration.
+Each command takes the opened workspace and the parsed arguments and returns its exit code (None
+for 0). pandas, scikit-learn and SQLAlchemy are imported inside the commands that use them, so
+that ``--help`` and a bad configuration answer at once (``include.cli.DEFERRED_LIBRARIES``).
 """
 
 from __future__ import annotations
 
 import argparse
-import os
-import sys
-import time
 from typing import TYPE_CHECKING
 
 from include.checks import (
@@ -26,132 +18,18 @@ from include.checks import (
     validate_declared_checks,
     worst_outcome,
 )
-from include.errors import ConfigurationError, MonitoringError
-from include.periods import Period, parse_periods
-from include.settings import current
+from include.errors import ConfigurationError
+from include.periods import Period
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from include.config import MonitoringConfig
     from include.workflow import Workspace
 
-# pandas, scikit-learn and SQLAlchemy (through include.workflow) are imported by the commands that
-# use them, so that --help and a bad configuration answer at once: the configuration is read and
-# validated (pydantic and YAML only) before anything heavy is imported.
-
-# Libraries the CLI imports only in the commands that use them (not for --help or a bad
-# configuration); benchmarks/cli_startup.py and tests/faults/test_cli_startup.py check it.
-DEFERRED_LIBRARIES = (
-    "numpy",
-    "pandas",
-    "pyarrow",
-    "scipy",
-    "sklearn",
-    "sqlalchemy",
-    "great_expectations",
-    "mlflow",
-)
 EXIT_CODES = {"OK": 0, "WARNING": 3, "ERROR": 4, "EMPTY": 5}
-# How a command uses the MES: writes (creating or upgrading it), only reads, or not at all.
-WRITE, READ = "write", "read"
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
-    try:
-        current()  # a bad MES_* variable is a configuration error, before anything runs
-        if args.store is None:  # the command needs no workspace (``models``)
-            return args.run(None, args) or 0
-        config = _chosen_config(args)
-    except MonitoringError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    try:
-        if getattr(args, "quarters", None):
-            # Periods are read before anything is opened: a typo answers at once, writes nothing.
-            # The same period named twice (2017Q2 and 2017-04-01/2017-07-01) is refused.
-            args.quarters = [p.name for p in parse_periods(args.quarters)]
-    except MonitoringError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    try:
-        from include.workflow import Workspace
-
-        # Readers (show, check) need only SELECT rights on the MES and never migrate it.
-        workspace = Workspace.open(config=config, read_only=args.store == READ)
-    except MonitoringError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    try:
-        return args.run(workspace, args) or 0
-    except MonitoringError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    except BrokenPipeError:
-        # The reader went away (``show | head``): what it wanted was printed; stop quietly.
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        return 0
-    finally:
-        workspace.close()
-
-
-def _chosen_config(args: argparse.Namespace) -> MonitoringConfig:
-    """``--config FILE``, else ``--model NAME`` of the configuration folder, else ``MES_CONFIG``
-    or the tutorial's."""
-    from include.config import config_dir, load_config, load_config_dir
-
-    if args.config:
-        return load_config(args.config)
-    if not args.model:
-        return load_config()
-    found = load_config_dir()
-    for item in found:
-        if item.config is not None and item.config.name == args.model:
-            return item.config
-    broken = [f"{item.path.name}: {item.error}" for item in found if item.error]
-    known = sorted(item.config.name for item in found if item.config is not None)
-    raise ConfigurationError(
-        f"no model {args.model!r} in the configuration folder {config_dir()}; its models: "
-        f"{', '.join(known) or 'none'}"
-        + (f"; files that cannot be read: {'; '.join(broken)}" if broken else "")
-    )
-
-
-def _generate(workspace: Workspace, args: argparse.Namespace) -> None:
-    """Write the tutorial's datasets; never over datasets that generate did not write."""
-    from include.data.provenance import TUTORIAL_DATASETS
-    from include.workflow import generate_tutorial_data
-
-    config = workspace.config
-    if not config.is_tutorial:
-        print(
-            f"note: generate writes the fraud tutorial's datasets ({', '.join(TUTORIAL_DATASETS)})"
-            f" into {workspace.datasets.describe()}, not the data of the configured model "
-            f"{config.name!r}, which this command never writes"
-        )
-    started = time.perf_counter()
-    delay, as_of = getattr(args, "label_delay_days", 0), getattr(args, "labels_as_of", None)
-    counts = generate_tutorial_data(
-        workspace.datasets,
-        transactions_per_quarter=args.transactions_per_quarter,
-        seed=args.seed,
-        label_delay_days=delay,
-        labels_as_of=as_of,
-    )
-    print(
-        f"generated {counts} in {workspace.datasets.describe()} "
-        f"({time.perf_counter() - started:.1f} s)"
-    )
-    if delay:
-        print(
-            f"labels of the {delay} days before {as_of or 'the end of 2017'} are not in yet; "
-            "generate again without --label-delay-days (same size and seed) to land them"
-        )
-
-
-def _train(workspace: Workspace, _args: argparse.Namespace) -> None:
+def train_command(workspace: Workspace, _args: argparse.Namespace) -> None:
     from include.workflow import train
 
     model = train(workspace)
@@ -163,7 +41,7 @@ def _train(workspace: Workspace, _args: argparse.Namespace) -> None:
     )
 
 
-def _register(workspace: Workspace, _args: argparse.Namespace) -> None:
+def register_command(workspace: Workspace, _args: argparse.Namespace) -> None:
     """Register the configured external model as a version, its reference profiled once."""
     from include.model.registry import list_versions, register_model
     from include.workflow import reference_rows
@@ -209,9 +87,9 @@ def _register(workspace: Workspace, _args: argparse.Namespace) -> None:
         print(f"  warning: small reference. {reference['note']}")
 
 
-def _evaluate(workspace: Workspace, args: argparse.Namespace) -> None:
+def evaluate_command(workspace: Workspace, args: argparse.Namespace) -> None:
     from include.model.registry import load_model
-    from include.workflow import evaluate_quarter, prepare_project
+    from include.workflow import evaluate_period, prepare_project
 
     if workspace.config.model.trained_here:
         model = load_model(workspace.config, root=workspace.models)
@@ -219,7 +97,7 @@ def _evaluate(workspace: Workspace, args: argparse.Namespace) -> None:
         # A model trained elsewhere is registered on first use, as the DAGs do.
         model = prepare_project(workspace)
     for quarter in args.quarters or workspace.config.batch_periods:
-        evaluation_id, evaluation = evaluate_quarter(workspace, quarter, model=model)
+        evaluation_id, evaluation = evaluate_period(workspace, quarter, model=model)
         print(
             f"evaluated {quarter}: {evaluation.row_count} rows, AUC "
             f"{_auc_text(evaluation)} -> evaluation {evaluation_id}"
@@ -292,7 +170,7 @@ def _evaluation_notes(evaluation) -> list[str]:
     return lines
 
 
-def _show(workspace: Workspace, _args: argparse.Namespace) -> None:
+def show_command(workspace: Workspace, _args: argparse.Namespace) -> None:
     import pandas as pd
 
     from include.mes.store import evaluations_table
@@ -350,7 +228,7 @@ def _with_reasons(table: pd.DataFrame, stored) -> pd.DataFrame:
     return table
 
 
-def _models(_workspace: Workspace | None, _args: argparse.Namespace) -> int:
+def models_command(_workspace: Workspace | None, _args: argparse.Namespace) -> int:
     """The models of the configuration folder: what each is, its DAGs, or why it cannot load."""
     from include.config import config_dir, load_config_dir
 
@@ -376,7 +254,7 @@ def _models(_workspace: Workspace | None, _args: argparse.Namespace) -> int:
     return 2 if any(f.config is None for f in found) else 0
 
 
-def _check(workspace: Workspace, args: argparse.Namespace) -> int:
+def check_command(workspace: Workspace, args: argparse.Namespace) -> int:
     """Run the model's declared checks on one stored evaluation; the exit code says the worst."""
     config, store = workspace.config, workspace.mes
     if args.evaluation:
@@ -431,102 +309,3 @@ def _evaluation_of_period(workspace: Workspace, period_text: str | None):
             f"{config.name!r}; it holds {', '.join(held) or 'none'}"
         )
     return max(matching, key=lambda e: e.created_at)
-
-
-def _demo(workspace: Workspace, args: argparse.Namespace) -> None:
-    """The tutorial end to end: data, the Q1 model, the MES of Q2-Q4, printed."""
-    if not workspace.config.is_tutorial:
-        raise ConfigurationError(
-            f"demo runs the fraud tutorial, but the configured model is "
-            f"{workspace.config.name!r}: run demo with the tutorial's configuration (no "
-            "MES_CONFIG), or train, evaluate and show for your own model"
-        )
-    _generate(workspace, args)
-    _train(workspace, args)
-    args.quarters = None
-    _evaluate(workspace, args)
-    _show(workspace, args)
-
-
-def _days(text: str) -> int:
-    try:
-        days = int(text)
-    except ValueError:
-        days = -1
-    if days < 0:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of days (0 or more)")
-    return days
-
-
-def _day(text: str):
-    from datetime import date
-
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a date: write YYYY-MM-DD") from None
-
-
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="python -m include.cli",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    model = parser.add_mutually_exclusive_group()
-    model.add_argument("--config", help="the model's configuration file (default: MES_CONFIG)")
-    model.add_argument("--model", help="a model of the configuration folder (MES_CONFIG_DIR)")
-    commands = parser.add_subparsers(required=True, metavar="command")
-
-    def add(name: str, run, help_text: str, store: str | None = WRITE) -> argparse.ArgumentParser:
-        sub = commands.add_parser(name, help=help_text)
-        sub.set_defaults(run=run, store=store)
-        return sub
-
-    generate = add("generate", _generate, "generate the tutorial's datasets")
-    demo = add("demo", _demo, "generate, train, evaluate the batch periods, show the MES")
-    for sub in (generate, demo):
-        sub.add_argument("--transactions-per-quarter", type=int, default=20_000)
-        sub.add_argument("--seed", type=int, default=2017)
-    generate.add_argument(
-        "--label-delay-days",
-        type=_days,
-        default=0,
-        metavar="D",
-        help="leave the label missing on transactions of the last D days before --labels-as-of, "
-        "as labels arrive late (default 0: every label in)",
-    )
-    generate.add_argument(
-        "--labels-as-of",
-        type=_day,
-        metavar="YYYY-MM-DD",
-        help="the day the labels are known as of (default: 2018-01-01, the end of the data)",
-    )
-    add("train", _train, "train the model on the reference period and save it")
-    add("register", _register, "register a model trained elsewhere (file, mlflow, predictions)")
-    evaluate = add("evaluate", _evaluate, "evaluate periods (default: the configured ones)")
-    evaluate.add_argument("quarters", nargs="*", help="periods such as 2017Q2")
-    add("show", _show, "print the evaluations of the store", store=READ)
-    add(
-        "models",
-        _models,
-        "list the models of the configuration folder (MES_CONFIG_DIR); exit 2 if a file is broken",
-        store=None,
-    )
-    check = add(
-        "check",
-        _check,
-        "run the model's checks on an evaluation; exit 0 only when all are OK "
-        "(3 WARNING, 4 ERROR, 5 EMPTY)",
-        store=READ,
-    )
-    which = check.add_mutually_exclusive_group()
-    which.add_argument(
-        "period", nargs="?", help="the evaluated period, e.g. 2017Q4 (default: latest)"
-    )
-    which.add_argument("--evaluation", help="an evaluation id instead of a period")
-    return parser
-
-
-if __name__ == "__main__":
-    sys.exit(main())

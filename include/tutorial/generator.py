@@ -25,22 +25,28 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Any
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 
 from include.data.geo import great_circle_km
 from include.errors import PeriodError
 from include.periods import Period
+from include.tutorial.population import (
+    CATEGORIES,
+    CITIES,
+    ID_HEX_DIGITS,
+    YEAR,
+    Columns,
+    cardholders,
+    cardholders_frame,
+    category_ids,
+    merchants,
+    merchants_frame,
+    strings,
+)
 
-YEAR = 2017
-ID_HEX_DIGITS = 10
 _QUARTER_NAME = re.compile(r"\d{4}Q[1-4]")
-
-# Arrays describing one population or one quarter, one entry per row.
-_Columns = dict[str, Any]
 
 # How strongly each quarter's choice of cards leans towards young, low-FICO cardholders.
 _QUARTER_TILT = {1: 0.0, 2: 0.3, 3: 0.7, 4: 1.5}
@@ -50,58 +56,11 @@ _CARDHOLDER_STREAM = 1
 _MERCHANT_STREAM = 2
 _QUARTER_STREAM = 3
 
-# (latitude, longitude, share of cardholders and merchants): large US metropolitan areas.
-_CITIES = np.array(
-    [
-        (40.71, -74.01, 8.0),  # New York
-        (34.05, -118.24, 6.0),  # Los Angeles
-        (41.88, -87.63, 4.0),  # Chicago
-        (29.76, -95.37, 3.5),  # Houston
-        (32.78, -96.80, 3.0),  # Dallas
-        (33.45, -112.07, 2.5),  # Phoenix
-        (39.95, -75.17, 2.5),  # Philadelphia
-        (33.75, -84.39, 2.5),  # Atlanta
-        (25.76, -80.19, 2.5),  # Miami
-        (29.42, -98.49, 2.0),  # San Antonio
-        (32.72, -117.16, 2.0),  # San Diego
-        (47.61, -122.33, 2.0),  # Seattle
-        (42.36, -71.06, 2.0),  # Boston
-        (39.74, -104.99, 1.5),  # Denver
-        (44.98, -93.27, 1.5),  # Minneapolis
-        (42.33, -83.05, 1.5),  # Detroit
-        (45.52, -122.68, 1.0),  # Portland
-        (39.10, -94.58, 1.0),  # Kansas City
-        (36.16, -86.78, 1.0),  # Nashville
-        (40.76, -111.89, 0.8),  # Salt Lake City
-    ]
-)
-_CITY_SPREAD_DEGREES = (0.25, 0.30)
 _LOCAL_PURCHASE_SHARE = 0.85
 
-# merchant_category_id, subsector_description, share of merchants, log of a typical amount,
-# effect on the log-odds of authorization.
-_CATEGORIES = (
-    (80, "grocery stores", 0.16, np.log(45.0), 0.5),
-    (278, "gas stations", 0.12, np.log(38.0), 0.4),
-    (307, "restaurants", 0.14, np.log(32.0), 0.3),
-    (367, "pharmacies", 0.06, np.log(28.0), 0.4),
-    (560, "clothing", 0.09, np.log(70.0), 0.0),
-    (683, "department stores", 0.06, np.log(85.0), 0.0),
-    (705, "home improvement", 0.05, np.log(110.0), 0.1),
-    (879, "entertainment", 0.05, np.log(40.0), -0.2),
-    (884, "online services", 0.07, np.log(25.0), -0.6),
-    (1002, "electronics", 0.05, np.log(220.0), -0.8),
-    (1097, "travel", 0.04, np.log(380.0), -0.5),
-    (1162, "telecommunication", 0.03, np.log(60.0), 0.0),
-    (1324, "jewelry", 0.02, np.log(300.0), -1.1),
-    (1510, "gambling", 0.02, np.log(90.0), -1.4),
-    (1721, "automotive", 0.04, np.log(150.0), -0.1),
-)
 _ITEM_CATEGORIES = np.array(["A", "B", "C", "D", "E"])
 _ITEM_SHARES = np.array([0.34, 0.26, 0.20, 0.12, 0.08])
 _ITEM_EFFECTS = np.array([0.3, 0.1, 0.0, -0.4, -0.8])
-_REWARD_PROGRAMS = np.array(["cash_back", "points", "travel", "none"])
-_REWARD_SHARES = np.array([0.38, 0.27, 0.15, 0.20])
 _AMOUNT_LOG_SPREAD = 0.85
 # Log-odds of authorization for a typical transaction: about 92 % authorized in Q1, 88 % in Q4.
 _BASE_LOG_ODDS = 3.8
@@ -143,14 +102,14 @@ def generate_tables(
         n_cardholders = max(500, transactions_per_quarter // 5)
     if n_merchants is None:
         n_merchants = min(5_000, max(300, transactions_per_quarter // 20))
-    if n_cardholders < 1 or n_merchants < len(_CITIES):
+    if n_cardholders < 1 or n_merchants < len(CITIES):
         raise ValueError(
-            f"need at least 1 cardholder and {len(_CITIES)} merchants (one per city), "
+            f"need at least 1 cardholder and {len(CITIES)} merchants (one per city), "
             f"got n_cardholders={n_cardholders}, n_merchants={n_merchants}"
         )
 
-    cards = _cardholders(np.random.default_rng(_stream(seed, _CARDHOLDER_STREAM)), n_cardholders)
-    shops = _merchants(np.random.default_rng(_stream(seed, _MERCHANT_STREAM)), n_merchants)
+    cards = cardholders(np.random.default_rng(_stream(seed, _CARDHOLDER_STREAM)), n_cardholders)
+    shops = merchants(np.random.default_rng(_stream(seed, _MERCHANT_STREAM)), n_merchants)
     parts = [
         _quarter_transactions(
             np.random.default_rng(_stream(seed, _QUARTER_STREAM, YEAR, quarter)),
@@ -170,8 +129,8 @@ def generate_tables(
         frame = withhold_recent_labels(frame, label_delay_days, as_of)
     return TutorialTables(
         transactions=frame,
-        cardholders=_cardholders_frame(cards),
-        merchants=_merchants_frame(shops),
+        cardholders=cardholders_frame(cards),
+        merchants=merchants_frame(shops),
     )
 
 
@@ -222,78 +181,13 @@ def _quarter_numbers(quarters: Sequence[str]) -> list[int]:
     return sorted(numbers)
 
 
-def _hex_ids(rng: np.random.Generator, prefix: str, count: int) -> pa.StringArray:
-    """``count`` distinct ids ``<prefix><10 lowercase hex digits>``, built without a Python loop."""
-    values = rng.choice(16**ID_HEX_DIGITS, size=count, replace=False).astype(np.uint64)
-    shifts = np.arange(4 * (ID_HEX_DIGITS - 1), -1, -4, dtype=np.uint64)
-    nibbles = (values[:, None] >> shifts) & np.uint64(0xF)
-    digits = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)[nibbles]
-    head = np.broadcast_to(np.frombuffer(prefix.encode(), dtype=np.uint8), (count, len(prefix)))
-    chars = np.hstack([head, digits])
-    width = chars.shape[1]
-    offsets = np.arange(0, (count + 1) * width, width, dtype=np.int32)
-    return pa.StringArray.from_buffers(count, pa.py_buffer(offsets), pa.py_buffer(chars.tobytes()))
-
-
-def _strings(values: pa.Array | np.ndarray, positions: np.ndarray) -> pd.Series:
-    """``values[positions]`` as a pandas string column (Arrow take: no Python string objects)."""
-    return pd.Series(pa.array(values).take(positions), dtype="str")
-
-
-def _scatter_around_cities(rng: np.random.Generator, city: np.ndarray) -> dict[str, np.ndarray]:
-    spread = np.array(_CITY_SPREAD_DEGREES)
-    place = np.round(_CITIES[city, :2] + rng.normal(0.0, spread, size=(len(city), 2)), 5)
-    return {"latitude": place[:, 0].copy(), "longitude": place[:, 1].copy()}
-
-
-def _cardholders(rng: np.random.Generator, count: int) -> _Columns:
-    city = rng.choice(len(_CITIES), size=count, p=_CITIES[:, 2] / _CITIES[:, 2].sum())
-    age = np.clip(np.round(18 + rng.gamma(3.0, 9.0, size=count)), 18, 95).astype(np.int64)
-    # Older cardholders tend to have built up a better credit history.
-    fico = 640 + 1.6 * (age - 45) + rng.normal(0.0, 65.0, size=count)
-    fico = np.clip(np.round(fico), 300, 850).astype(np.int64)
-    # First activation: up to ten years back, never before the holder turned 18; Jan 2017 latest.
-    months_back = np.minimum(rng.integers(0, 121, size=count), (age - 18) * 12)
-    first_active = np.datetime64(f"{YEAR}-01", "M") - months_back.astype("timedelta64[M]")
-    return {
-        "card_id": _hex_ids(rng, "C_ID_", count),
-        "city": city,
-        **_scatter_around_cities(rng, city),
-        "age": age,
-        "fico_score": fico,
-        "first_active_month": first_active,
-        "reward_program": rng.choice(len(_REWARD_PROGRAMS), size=count, p=_REWARD_SHARES),
-        # Some cards are used far more often than others.
-        "activity": rng.lognormal(0.0, 0.6, size=count),
-    }
-
-
-def _merchants(rng: np.random.Generator, count: int) -> _Columns:
-    n_cities = len(_CITIES)
-    # Every city has at least one merchant, so every cardholder can shop locally.
-    rest = rng.choice(n_cities, size=count - n_cities, p=_CITIES[:, 2] / _CITIES[:, 2].sum())
-    city = np.concatenate([np.arange(n_cities), rest])
-    shares = np.array([category[2] for category in _CATEGORIES])
-    category = rng.choice(len(_CATEGORIES), size=count, p=shares / shares.sum())
-    order = np.argsort(city, kind="stable")
-    return {
-        "merchant_id": _hex_ids(rng, "M_ID_", count),
-        "city": city,
-        **_scatter_around_cities(rng, city),
-        "category": category,
-        # Merchants grouped by city: merchants of city c are by_city[starts[c]:starts[c + 1]].
-        "by_city": order,
-        "city_starts": np.searchsorted(city[order], np.arange(n_cities + 1)),
-    }
-
-
 def _quarter_transactions(
     rng: np.random.Generator,
     quarter: int,
     count: int,
-    cards: _Columns,
-    shops: _Columns,
-) -> _Columns:
+    cards: Columns,
+    shops: Columns,
+) -> Columns:
     start = np.datetime64(f"{YEAR}-{3 * quarter - 2:02d}-01", "s")
     end = np.datetime64(f"{YEAR + quarter // 4}-{3 * quarter % 12 + 1:02d}-01", "s")
     offsets = np.sort(rng.integers(0, int((end - start).astype(np.int64)), size=count))
@@ -310,7 +204,7 @@ def _quarter_transactions(
     merchant = np.where(local, shops["by_city"][local_pick], anywhere)
 
     category = shops["category"][merchant]
-    typical_log_amount = np.array([entry[3] for entry in _CATEGORIES])[category]
+    typical_log_amount = np.array([entry[3] for entry in CATEGORIES])[category]
     amount = np.exp(typical_log_amount + rng.normal(0.0, _AMOUNT_LOG_SPREAD, size=count))
     amount = np.maximum(np.round(amount, 2), 0.01)
     item = rng.choice(len(_ITEM_CATEGORIES), size=count, p=_ITEM_SHARES)
@@ -354,7 +248,7 @@ def _authorization_log_odds(
     log_odds += 0.012 * (fico - 650)
     log_odds -= 0.8 * (np.log(amount) - np.log(50.0))
     log_odds += 1.0 * signature
-    log_odds += np.array([entry[4] for entry in _CATEGORIES])[category]
+    log_odds += np.array([entry[4] for entry in CATEGORIES])[category]
     log_odds += _ITEM_EFFECTS[item]
     log_odds -= 0.6 * np.log1p(distance / 50.0)
     # The youngest cardholders fail more often, and so, slightly, do the oldest.
@@ -363,7 +257,7 @@ def _authorization_log_odds(
     return log_odds
 
 
-def _card_weights(cards: _Columns, quarter: int) -> np.ndarray:
+def _card_weights(cards: Columns, quarter: int) -> np.ndarray:
     """Chance of each card making a purchase: more and more tilted to young, low-FICO holders."""
     riskiness = -0.5 * (_standardised(cards["age"]) + _standardised(cards["fico_score"]))
     weights = cards["activity"] * np.exp(_QUARTER_TILT[quarter] * riskiness)
@@ -374,51 +268,18 @@ def _standardised(values: np.ndarray) -> np.ndarray:
     return (values - values.mean()) / (values.std() or 1.0)
 
 
-def _transactions_frame(rows: _Columns, cards: _Columns, shops: _Columns) -> pd.DataFrame:
+def _transactions_frame(rows: Columns, cards: Columns, shops: Columns) -> pd.DataFrame:
     return pd.DataFrame(
         {
             "transaction_id": rows["transaction_id"],
             "authorized_flag": rows["authorized_flag"],
             "purchase_date": rows["purchase_date"],
-            "card_id": _strings(cards["card_id"], rows["card"]),
-            "merchant_id": _strings(shops["merchant_id"], rows["merchant"]),
-            "merchant_category_id": _category_ids()[shops["category"][rows["merchant"]]],
-            "item_category": _strings(_ITEM_CATEGORIES, rows["item_category"]),
+            "card_id": strings(cards["card_id"], rows["card"]),
+            "merchant_id": strings(shops["merchant_id"], rows["merchant"]),
+            "merchant_category_id": category_ids()[shops["category"][rows["merchant"]]],
+            "item_category": strings(_ITEM_CATEGORIES, rows["item_category"]),
             "purchase_amount": rows["purchase_amount"],
             "signature_provided": rows["signature_provided"],
         },
         copy=False,
     )
-
-
-def _cardholders_frame(cards: _Columns) -> pd.DataFrame:
-    months = np.datetime_as_string(cards["first_active_month"], unit="M")
-    everyone = np.arange(len(months))
-    return pd.DataFrame(
-        {
-            "card_id": _strings(cards["card_id"], everyone),
-            "first_active_month": _strings(months, everyone),
-            "reward_program": _strings(_REWARD_PROGRAMS, cards["reward_program"]),
-            "latitude": cards["latitude"],
-            "longitude": cards["longitude"],
-            "fico_score": cards["fico_score"],
-            "age": cards["age"],
-        }
-    )
-
-
-def _merchants_frame(shops: _Columns) -> pd.DataFrame:
-    descriptions = np.array([entry[1] for entry in _CATEGORIES])
-    return pd.DataFrame(
-        {
-            "merchant_id": _strings(shops["merchant_id"], np.arange(len(shops["city"]))),
-            "merchant_category_id": _category_ids()[shops["category"]],
-            "subsector_description": _strings(descriptions, shops["category"]),
-            "latitude": shops["latitude"],
-            "longitude": shops["longitude"],
-        }
-    )
-
-
-def _category_ids() -> np.ndarray:
-    return np.array([entry[0] for entry in _CATEGORIES], dtype=np.int64)

@@ -20,21 +20,17 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from include.data.storage import TUTORIAL_TABLES, DatasetStore
+from include.data.storage import DatasetStore
 from include.errors import ConfigurationError
+from include.tutorial import TUTORIAL_DATASETS
 
 __all__ = [
-    "TUTORIAL_DATASETS",
-    "TUTORIAL_PREPARED",
     "ForeignDatasetError",
     "check_may_overwrite",
     "content_checksum",
     "record_generated",
 ]
 
-TUTORIAL_PREPARED = "transactions_prepared"
-# Everything `generate` writes, and nothing else.
-TUTORIAL_DATASETS = (*TUTORIAL_TABLES, TUTORIAL_PREPARED)
 GENERATOR = "include.cli generate"
 
 

@@ -14,8 +14,9 @@ import pytest
 
 from include.cli import main
 from include.data.parquet_store import PROVENANCE_FILE
-from include.data.provenance import TUTORIAL_DATASETS, content_checksum
 from include.data.storage import ParquetDatasetStore
+from include.tutorial import TUTORIAL_DATASETS
+from include.tutorial.provenance import content_checksum
 
 SMALL = ["--transactions-per-quarter", "300"]
 

@@ -6,9 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from include.data.generator import TutorialTables, generate_tables
-from include.data.prepare import prepare_transactions
 from include.errors import DataValidationError
+from include.tutorial.generator import TutorialTables, generate_tables
+from include.tutorial.prepare import prepare_transactions
 
 JOINED_COLUMNS = [
     "card_first_active_month",

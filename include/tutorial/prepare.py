@@ -17,9 +17,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from include.data.batches import as_datetimes
-from include.data.generator import TutorialTables
 from include.data.geo import great_circle_km
 from include.errors import DataValidationError
+from include.tutorial.generator import TutorialTables
 
 TRANSACTION_COLUMNS = ("card_id", "merchant_id", "purchase_date")
 CARDHOLDER_COLUMNS = (

@@ -12,9 +12,9 @@ from sklearn.metrics import roc_auc_score
 from threadpoolctl import threadpool_limits
 
 from include.config import DEFAULT_CONFIG_PATH
-from include.data.generator import TutorialTables, generate_tables
-from include.data.prepare import prepare_transactions
 from include.errors import PeriodError
+from include.tutorial.generator import TutorialTables, generate_tables
+from include.tutorial.prepare import prepare_transactions
 
 ROWS_PER_QUARTER = 5_000
 

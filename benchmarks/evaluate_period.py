@@ -2,7 +2,7 @@
 
 Writes the quarter as a folder of Parquet files (pieces of at most 1,000,000 rows, row groups of
 100,000) and trains the model on a smaller Q1 (neither is timed), then evaluates the quarter with
-``evaluate_quarter`` as a task would, each evaluation in a fresh process so that its peak RSS is
+``evaluate_period`` as a task would, each evaluation in a fresh process so that its peak RSS is
 its own:
 
 - ``stream``: one task reads the quarter in chunks (``streaming.memory_rows`` 0): time and peak
@@ -12,8 +12,8 @@ its own:
 - ``memory`` (with ``--compare``): the exact in-memory path on the same rows, and the largest
   differences between its metrics and the streamed ones, beside the streaming path's bounds.
 
-    python benchmarks/evaluate_quarter.py --rows 1000000 --compare
-    python benchmarks/evaluate_quarter.py --rows 10000000
+    python benchmarks/evaluate_period.py --rows 1000000 --compare
+    python benchmarks/evaluate_period.py --rows 10000000
 
 Without --database-url the MES is a fresh database on the server the tests would use, dropped
 afterwards.
@@ -195,10 +195,10 @@ def _prepare(args, stages) -> dict:
     """The model trained on Q1, and the quarter as Parquet pieces of at most a million rows
     (generated one piece at a time, so that generating stays bounded too)."""
     from include.config import load_config
-    from include.data.generator import generate_tables
-    from include.data.prepare import prepare_transactions
     from include.model.registry import save_model
     from include.model.training import train_model
+    from include.tutorial.generator import generate_tables
+    from include.tutorial.prepare import prepare_transactions
 
     config = load_config()
     q1 = prepare_transactions(
@@ -264,11 +264,11 @@ def _evaluated(workspace, evaluation) -> dict:
 
 def _evaluate(args, stages, memory_rows: int) -> dict:
     from include.model.registry import load_model
-    from include.workflow import evaluate_quarter
+    from include.workflow import evaluate_period
 
     workspace = _workspace(args, memory_rows)
     model = load_model(workspace.config, root=workspace.models)
-    _, evaluation = evaluate_quarter(
+    _, evaluation = evaluate_period(
         workspace, QUARTER, model=model, stage=lambda name: stages.stage(name, args.rows)
     )
     workspace.close()
