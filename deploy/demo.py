@@ -20,6 +20,7 @@ from deploy.serve import PROD_SETTINGS
 from include.bundles.deployer import Deployer
 from include.mes.store import ModelEvaluationStore, evaluations_table
 from include.paths import mes_home
+from include.tutorial import TUTORIAL_STORE
 
 RELEASE = {"bundle_id": "v3", "release_notes": "adds scenario for monitoring data drift"}
 
@@ -78,7 +79,7 @@ def main() -> int:
             "display.width", 200, "display.max_columns", 20, "display.float_format", "{:.4f}".format
         ),
     ):
-        stored = store.evaluations("the_MES")
+        stored = store.evaluations(TUTORIAL_STORE)
         print(f"\nmodel evaluation store 'the_MES' in {store.description}:")
         print(evaluations_table(stored).to_string(index=False))
     print(f"\ncheck 'data drift < 0.45' on the latest evaluation: {outcome}")
@@ -87,7 +88,7 @@ def main() -> int:
         f"emails received by the local mail sink: {len(emails)}"
         + (f", the latest: {emails[-1]}" if emails else "")
     )
-    reports = sorted((home / "reports" / "the_MES").glob("2017Q4_*.html"))
+    reports = sorted((home / "reports" / TUTORIAL_STORE).glob("2017Q4_*.html"))
     if reports:
         print(f"drift report of 2017Q4: {reports[-1]}")
     with Deployer.open() as deployer:
