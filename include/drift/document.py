@@ -40,7 +40,9 @@ def _none_if_empty(value: Any) -> Any:
 
 
 class StoredPart(JsonRecord):
-    """:meth:`read`: the record from any stored form, never failing on a mapping."""
+    """:meth:`read`: the record from any stored form. Every field of a stored part has a
+    default, so reading never fails: a record in a list that lacks a required field of its own
+    (a riskiest feature without its importances) is left out of the list."""
 
     @classmethod
     def read(cls, data: Any) -> Self:
@@ -52,7 +54,7 @@ class StoredPart(JsonRecord):
                 return cls.model_validate(data)
             except ValidationError as error:
                 pruned = _without(data, [_unfit(e["loc"], e["type"]) for e in error.errors()])
-                if pruned == data:  # a required part is missing: nothing to leave out
+                if pruned == data:  # nothing left to leave out (a part without a default)
                     raise
                 data = pruned
 
@@ -124,9 +126,10 @@ class FeatureRow(FeatureDrift, StoredPart):
     """A feature's drift beside its drift importance (domain classifier) and model importance.
 
     Read back, a row may lack what :class:`FeatureDrift` requires (a partial analysis): those
-    fields are optional here, and ``drifted`` is None when not stored (the report then reads
-    the flags that make it)."""
+    fields are optional here (a row without its name has the name "", shown as "n/a"), and
+    ``drifted`` is None when not stored (the report then reads the flags that make it)."""
 
+    feature: str = ""
     kind: Literal["numeric", "categorical"] | None = None
     reference_rows: int | None = None
     current_rows: int | None = None

@@ -93,13 +93,13 @@ def test_a_sparse_feature_reads_and_what_is_not_a_feature_is_left_out():
                 {"feature": "x"},
                 {"feature": "y", "kind": "numeric", "histogram": {"edges": [1, 2]}},
                 "not a feature",
-                {"kind": "numeric"},  # no name: not a feature row
+                {"kind": "numeric"},  # no name: shown as n/a
             ],
             "riskiest_features": [{"feature": "x"}, {"feature": "y", "drift_importance": 0.5}],
         }
     )
 
-    assert [row.feature for row in document.features] == ["x", "y"]
+    assert [row.feature for row in document.features] == ["x", "y", ""]
     x = document.features[0]
     assert (x.kind, x.reference_rows, x.reference_missing_share, x.drifted) == (None,) * 4
     assert document.features[1].histogram == {"edges": [1, 2]}
