@@ -465,3 +465,32 @@ def test_the_one_stylesheet_is_inlined_whole(analysis) -> None:
     document = render_drift_report(analysis)
     assert document.count("<style>") == 1
     assert stylesheet in document.split("<style>", 1)[1].split("</style>", 1)[0]
+
+
+@pytest.mark.parametrize("analysis", ["not an analysis", ["a"], None, 5])
+def test_what_is_not_an_analysis_renders_as_the_empty_report(analysis) -> None:
+    assert render_drift_report(analysis) == render_drift_report({})
+
+
+def test_a_feature_stored_without_its_drifted_flag_is_drifted_by_the_flags_that_make_it(
+    analysis,
+) -> None:
+    for feature in analysis["features"]:
+        del feature["drifted"]
+    analysis["features"][0].update(pvalue_drifted=False, psi_drifted=False)
+    analysis["features"][2].update(pvalue_drifted=False, psi_drifted=True)
+    flagged = [f for f in analysis["features"] if f["pvalue_drifted"] or f["psi_drifted"]]
+
+    document = render_drift_report(analysis)
+
+    assert document.count('<tr class="drifted">') == len(flagged)
+    assert _table_order(document)[: len(flagged)] == [f["feature"] for f in sort_by_drift(flagged)]
+
+
+def test_a_verdict_or_histogram_missing_from_the_analysis_is_left_out(analysis) -> None:
+    del analysis["data_drift"]["verdict"], analysis["prediction_drift"]["histogram"]
+
+    document = render_drift_report(analysis)
+
+    assert '<p class="verdict">' not in document
+    assert "Predicted probability, reference against current" not in document
