@@ -14,6 +14,10 @@ judge, which is not the same as passing.
 
 Several checks give one outcome, the worst: ERROR > WARNING > OK > EMPTY. EMPTY ranks lowest so
 that a check with nothing to read never hides a real OK, WARNING or ERROR next to it.
+
+Checks are frozen pydantic dataclasses whose validators raise ConfigurationError naming the
+check (pydantic lets it through as it is). :func:`parse_checks` tells a check's kind by its keys,
+refuses unknown keys and reads numbers templating renders as text, which the classes refuse.
 """
 
 from __future__ import annotations
@@ -21,8 +25,11 @@ from __future__ import annotations
 import itertools
 import operator
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
-from typing import Any
+from dataclasses import replace
+from typing import Annotated, Any
+
+import pydantic.dataclasses
+from pydantic import Field, PlainValidator, SkipValidation, ValidationInfo, model_validator
 
 from include.check_results import (
     CheckOutcome,
@@ -53,37 +60,63 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True)
+def _check_name(name: Any) -> str:
+    if not isinstance(name, str) or not name.strip():
+        raise ConfigurationError(f"a check needs a name (a non-empty string), got {name!r}")
+    return name
+
+
+def _metric_name(metric: Any, info: ValidationInfo) -> str:
+    if not isinstance(metric, str) or not metric.strip():
+        raise ConfigurationError(
+            f"check {info.data['name']!r} needs a metric (the name of a metric, a string), "
+            f"got {metric!r}"
+        )
+    return metric
+
+
+def _bound(value: Any, info: ValidationInfo) -> float | None:
+    if value is None:
+        return None
+    number = _number(value)
+    if number is None:
+        raise ConfigurationError(
+            f"check {info.data['name']!r}: {info.field_name} = {value!r} is not a finite number"
+        )
+    return number
+
+
+CheckName = Annotated[str, PlainValidator(_check_name)]
+MetricName = Annotated[str, PlainValidator(_metric_name)]
+Bound = Annotated[float | None, PlainValidator(_bound)]
+
+
+@pydantic.dataclasses.dataclass(frozen=True)
 class NumericRangeCheck:
     """A metric between optional hard and soft bounds (bounds themselves are in range)."""
 
-    name: str
-    metric: str
-    hard_min: float | None = None
-    soft_min: float | None = None
-    soft_max: float | None = None
-    hard_max: float | None = None
+    name: CheckName
+    metric: MetricName
+    hard_min: Bound = None
+    soft_min: Bound = None
+    soft_max: Bound = None
+    hard_max: Bound = None
 
-    def __post_init__(self) -> None:
-        _require_name(self.name)
-        _require_metric(self.name, self.metric)
+    @model_validator(mode="after")
+    def _given_and_ordered(self) -> NumericRangeCheck:
         given = [(key, value) for key, value in self._bounds() if value is not None]
         if not given:
             raise ConfigurationError(
                 f"check {self.name!r} has no bound: give at least one of "
                 "hard_min, soft_min, soft_max, hard_max"
             )
-        for key, value in given:
-            if _number(value) is None:
-                raise ConfigurationError(
-                    f"check {self.name!r}: {key} = {value!r} is not a finite number"
-                )
         for (low_key, low), (high_key, high) in itertools.pairwise(given):
             if low > high:
                 raise ConfigurationError(
                     f"check {self.name!r}: {low_key} = {low:g} is above {high_key} = {high:g}; "
                     "bounds must be ordered hard_min <= soft_min <= soft_max <= hard_max"
                 )
+        return self
 
     def _bounds(self) -> list[tuple[str, float | None]]:
         return [
@@ -117,31 +150,34 @@ class NumericRangeCheck:
         return CheckResult(self.name, self.metric, CheckOutcome.OK, value, message)
 
 
-@dataclass(frozen=True)
+def _allowed(values: Any, info: ValidationInfo) -> frozenset[float]:
+    name = info.data["name"]
+    if not values:
+        raise ConfigurationError(f"check {name!r}: allowed must list at least one value")
+    bad = [item for item in values if _number(item) is None]
+    if bad:
+        raise ConfigurationError(
+            f"check {name!r}: allowed values must be finite numbers, got {bad[0]!r}"
+        )
+    return frozenset(_number(item) for item in values)
+
+
+def _outcome_if_not(outcome: Any, info: ValidationInfo) -> CheckOutcome:
+    if outcome not in (CheckOutcome.WARNING, CheckOutcome.ERROR):
+        raise ConfigurationError(
+            f"check {info.data['name']!r}: outcome_if_not must be WARNING or ERROR, got {outcome!r}"
+        )
+    return CheckOutcome(outcome)
+
+
+@pydantic.dataclasses.dataclass(frozen=True)
 class ValueInSetCheck:
     """A metric whose value must be one of ``allowed``; any other value gives ``outcome_if_not``."""
 
-    name: str
-    metric: str
-    allowed: frozenset[float]
-    outcome_if_not: CheckOutcome = CheckOutcome.WARNING
-
-    def __post_init__(self) -> None:
-        _require_name(self.name)
-        _require_metric(self.name, self.metric)
-        if not self.allowed:
-            raise ConfigurationError(f"check {self.name!r}: allowed must list at least one value")
-        bad = [item for item in self.allowed if _number(item) is None]
-        if bad:
-            raise ConfigurationError(
-                f"check {self.name!r}: allowed values must be finite numbers, got {bad[0]!r}"
-            )
-        if self.outcome_if_not not in (CheckOutcome.WARNING, CheckOutcome.ERROR):
-            raise ConfigurationError(
-                f"check {self.name!r}: outcome_if_not must be WARNING or ERROR, "
-                f"got {self.outcome_if_not!r}"
-            )
-        object.__setattr__(self, "allowed", frozenset(self.allowed))
+    name: CheckName
+    metric: MetricName
+    allowed: Annotated[frozenset[float], PlainValidator(_allowed)]
+    outcome_if_not: Annotated[CheckOutcome, PlainValidator(_outcome_if_not)] = CheckOutcome.WARNING
 
     def run(self, metrics: Mapping[str, Any]) -> CheckResult:
         value, problem = _read_metric(metrics, self.metric)
@@ -158,24 +194,25 @@ class ValueInSetCheck:
 CustomFunction = Callable[[Mapping[str, float]], "CheckOutcome | str | tuple[CheckOutcome, str]"]
 
 
-@dataclass(frozen=True)
+def _function(function: Any, info: ValidationInfo) -> CustomFunction:
+    if not callable(function):
+        raise ConfigurationError(
+            f"check {info.data['name']!r}: function must be callable, got {function!r}"
+        )
+    return function
+
+
+@pydantic.dataclasses.dataclass(frozen=True)
 class CustomCheck:
     """A Python function of all the evaluation's metrics returning an outcome (and a message).
 
     A function that raises, or returns something that is not an outcome, gives ``ERROR``: a check
-    that cannot run must not pass silently. ``metric`` only labels the result.
+    that cannot run must not pass silently. ``metric`` only labels the result (taken as given).
     """
 
-    name: str
-    function: CustomFunction = field(repr=False)
-    metric: str | None = None
-
-    def __post_init__(self) -> None:
-        _require_name(self.name)
-        if not callable(self.function):
-            raise ConfigurationError(
-                f"check {self.name!r}: function must be callable, got {self.function!r}"
-            )
+    name: CheckName
+    function: Annotated[CustomFunction, PlainValidator(_function)] = Field(repr=False)
+    metric: SkipValidation[str | None] = None
 
     def run(self, metrics: Mapping[str, Any]) -> CheckResult:
         try:
@@ -340,18 +377,6 @@ def empty_results(checks: Iterable[Check], reason: str) -> list[CheckResult]:
     return [
         CheckResult(check.name, check.metric, CheckOutcome.EMPTY, None, reason) for check in checks
     ]
-
-
-def _require_name(name: Any) -> None:
-    if not isinstance(name, str) or not name.strip():
-        raise ConfigurationError(f"a check needs a name (a non-empty string), got {name!r}")
-
-
-def _require_metric(name: str, metric: Any) -> None:
-    if not isinstance(metric, str) or not metric.strip():
-        raise ConfigurationError(
-            f"check {name!r} needs a metric (the name of a metric, a string), got {metric!r}"
-        )
 
 
 def validate_declared_checks(specs: Sequence[Mapping[str, Any]], config: Any) -> list[Check]:

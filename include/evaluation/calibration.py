@@ -7,10 +7,9 @@ with smoothed rates, and its cross-validated check), stored in the version's met
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any, NoReturn
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -18,14 +17,14 @@ import pandas as pd
 from scipy.optimize import isotonic_regression
 from scipy.stats import chi2, rankdata
 
-from include.errors import DataValidationError, ModelIntegrityError
+from include.errors import DataValidationError
 from include.evaluation.expected_metrics import _CalibrationSpread, _moments
 from include.evaluation.inputs import validated_scores_and_labels, validated_threshold
+from include.evaluation.stored_calibration import CALIBRATION_FORMAT, read_stored_calibration
 
 CALIBRATION_KEY = "calibration"
 """The key of a model version's metadata that holds :meth:`Calibration.to_dict`."""
 
-CALIBRATION_FORMAT = 1
 CALIBRATION_FOLDS = 5
 _SMOOTHING = 0.5
 _FOLD_SEED = 20_170_101
@@ -97,58 +96,17 @@ class Calibration:
     @classmethod
     def from_dict(cls, data: Any) -> Calibration:
         """The calibration :meth:`to_dict` wrote; :class:`ModelIntegrityError` when malformed."""
-        if not isinstance(data, Mapping):
-            _malformed(f"it is a {type(data).__name__}, not a mapping")
-        if data.get("method") != "centred isotonic" or data.get("format") != CALIBRATION_FORMAT:
-            _malformed(
-                f"method {data.get('method')!r}, format {data.get('format')!r}: expected "
-                f"'centred isotonic', format {CALIBRATION_FORMAT}"
-            )
-        knots = {name: _numbers(data, name) for name in _KNOT_LISTS}
-        if len({values.size for values in knots.values()}) != 1 or knots["score"].size == 0:
-            _malformed("its knot lists are empty or of different lengths")
-        score, probability = knots["score"], knots["probability"]
-        rows, positives = knots["rows"], knots["positives"]
-        low, high = (float(_numbers(data, name, single=True)[0]) for name in _RANGE)
-        if np.any(np.diff(score) <= 0) or score[0] < low or score[-1] > high:
-            _malformed("its knots are not increasing scores within [score_min, score_max]")
-        if np.any(probability <= 0) or np.any(probability >= 1) or np.any(np.diff(probability) < 0):
-            _malformed("its probabilities are not increasing within (0, 1)")
-        counts = np.r_[rows, positives]
-        if np.any(counts != np.round(counts)) or np.any(rows < 1) or np.any(positives > rows):
-            _malformed("its counts are not whole numbers with 0 <= positives <= rows")
-        if np.any(positives < 0):
-            _malformed("its counts are not whole numbers with 0 <= positives <= rows")
-        quality = data.get("quality", {})
-        if not isinstance(quality, Mapping) or not all(
-            isinstance(key, str) and _is_number(value) and math.isfinite(value)
-            for key, value in quality.items()
-        ):
-            _malformed("its quality is not a mapping of names to numbers")
-        if quality and not set(_QUALITY) <= set(quality):
-            _malformed(f"its quality lacks {sorted(set(_QUALITY) - set(quality))}")
-        # calibrations stored before the drift term have none: no extra variance
-        drift = data.get("drift", {})
-        if not isinstance(drift, Mapping) or not all(
-            isinstance(key, str) and _is_number(value) and math.isfinite(value) and value >= 0
-            for key, value in drift.items()
-        ):
-            _malformed("its drift is not a mapping of names to numbers >= 0")
+        stored = read_stored_calibration(data)
         return cls(
-            score=_frozen(score),
-            probability=_frozen(probability),
-            rows=_frozen(rows.astype(np.int64)),
-            positives=_frozen(positives.astype(np.int64)),
-            score_min=low,
-            score_max=high,
-            quality={key: float(value) for key, value in quality.items()},
-            drift={key: float(value) for key, value in drift.items()},
+            score=_frozen(stored.score),
+            probability=_frozen(stored.probability),
+            rows=_frozen(stored.rows.astype(np.int64)),
+            positives=_frozen(stored.positives.astype(np.int64)),
+            score_min=stored.score_min,
+            score_max=stored.score_max,
+            quality=stored.quality,
+            drift=stored.drift,
         )
-
-
-_KNOT_LISTS = ("score", "probability", "rows", "positives")
-_RANGE = ("score_min", "score_max")
-_QUALITY = ("folds", "chi2", "df", "p_value", "ece")
 
 
 def fit_calibration(
@@ -245,28 +203,6 @@ def calibration_quality(s: np.ndarray, y: np.ndarray) -> dict[str, float]:
         "p_value": float(chi2.sf(statistic, cells)),
         "ece": absolute_miss / s.size,
     }
-
-
-def _numbers(data: Mapping[str, Any], name: str, *, single: bool = False) -> np.ndarray:
-    values = data.get(name)
-    if single:
-        values = [values]
-    if not isinstance(values, list) or not all(_is_number(v) for v in values):
-        _malformed(f"{name!r} is not {'a number' if single else 'a list of numbers'}")
-    array = np.asarray(values, dtype=np.float64)
-    if not np.all(np.isfinite(array)):
-        _malformed(f"{name!r} holds a value that is not finite")
-    return array
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
-
-
-def _malformed(why: str) -> NoReturn:
-    raise ModelIntegrityError(
-        f"the model version's stored calibration is malformed ({why}): register/train it again"
-    )
 
 
 def _frozen(values: np.ndarray) -> np.ndarray:

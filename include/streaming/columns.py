@@ -13,13 +13,13 @@ current one.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Annotated, Any
 
 import numpy as np
 import pandas as pd
 from datasketches import hll_sketch, hll_union, kll_doubles_sketch, tgt_hll_type
+from pydantic import Field, PlainValidator, model_validator
 
 from include.drift.columns import count_categories, read_numeric
 from include.drift.reference import NumericReference
@@ -208,47 +208,11 @@ class NumericSummary:
     @classmethod
     def from_dict(cls, document: Any) -> NumericSummary:
         """The summary :meth:`to_dict` wrote; DataValidationError saying what is malformed."""
-        document = encoding.check_header(document, _NUMERIC, _VERSION)
-        entry = {key: encoding.field(document, key, _NUMERIC) for key in _NUMERIC_KEYS}
-        name = _name(entry["name"], _NUMERIC)
-        what = f"numeric summary of {name!r}"
-        edges = encoding.unpack_edges(entry["edges"], f"{what}: edges")
-        summary = cls.empty(name, edges)
-        summary.counts = encoding.unpack_counts(entry["counts"], edges.size + 1, f"{what}: counts")
-        try:
-            summary.sketch = kll_doubles_sketch.deserialize(encoding.unpack(entry["sketch"], what))
-        except (IndexError, RuntimeError, ValueError) as exc:
-            raise encoding.malformed(what, f"the sketch cannot be read ({exc})") from None
-        for key in ("rows", "missing", "infinite", "positive_infinite", "parts"):
-            setattr(summary, key, encoding.count(entry[key], f"{what}: {key}"))
-        try:
-            summary.distinct_sketch = hll_sketch.deserialize(
-                encoding.unpack(entry["distinct_sketch"], what)
-            )
-        except (IndexError, RuntimeError, ValueError) as exc:
-            raise encoding.malformed(what, f"the HLL sketch cannot be read ({exc})") from None
-        summary.distinct_values = None
-        if entry["distinct_values"] is not None:
-            summary.distinct_values = encoding.unpack_edges(
-                entry["distinct_values"], f"{what}: distinct values"
-            )
-        summary.mean = encoding.number(entry["mean"], f"{what}: mean")
-        summary.m2 = encoding.number(entry["m2"], f"{what}: m2")
-        finite = summary.finite
-        if finite:
-            summary.minimum = encoding.number(entry["minimum"], f"{what}: minimum")
-            summary.maximum = encoding.number(entry["maximum"], f"{what}: maximum")
-        if (
-            summary.rows != finite + summary.missing + summary.infinite
-            or summary.sketch.n != finite
-            or summary.positive_infinite > summary.infinite
-            or (summary.distinct_values is not None and summary.distinct_values.size > finite)
-            or summary.m2 < 0
-            or (finite and not summary.minimum <= summary.mean <= summary.maximum)
-            or (not finite and (entry["minimum"], entry["maximum"]) != (None, None))
-        ):
-            raise encoding.malformed(what, "its counts, sketch and moments do not agree")
-        return summary
+        entry = encoding.read(_NumericDocument, document, _NUMERIC, _VERSION, "numeric summary")
+        fields = dict(entry)  # the document's entries are the summary's fields
+        if not entry.finite:
+            fields.update(minimum=math.inf, maximum=-math.inf)
+        return cls(**fields)
 
     def _add_moments(self, n: int, mean: float, m2: float, low: float, high: float) -> None:
         """Chan et al.'s pairwise update of the count, mean and M2 by another part's."""
@@ -262,9 +226,51 @@ class NumericSummary:
         self.minimum, self.maximum = min(self.minimum, low), max(self.maximum, high)
 
 
-_NUMERIC_KEYS = ("name", "edges", "counts", "sketch", "rows", "missing", "infinite")
-_NUMERIC_KEYS += ("minimum", "maximum", "mean", "m2", "positive_infinite", "distinct_sketch")
-_NUMERIC_KEYS += ("distinct_values", "parts")
+class _NumericDocument(encoding.Document):
+    """What :meth:`NumericSummary.to_dict` writes: ``minimum`` and ``maximum`` are None when
+    there is no finite value; the counts, sketch and moments must agree."""
+
+    name: encoding.FeatureName
+    edges: encoding.PackedEdges
+    counts: encoding.PackedCounts
+    sketch: Annotated[kll_doubles_sketch, encoding.sketch_of(kll_doubles_sketch, "sketch")]
+    rows: encoding.Count
+    missing: encoding.Count
+    infinite: encoding.Count
+    minimum: encoding.Number | None
+    maximum: encoding.Number | None
+    mean: encoding.Number
+    m2: encoding.Number
+    positive_infinite: encoding.Count
+    distinct_sketch: Annotated[hll_sketch, encoding.sketch_of(hll_sketch, "HLL sketch")]
+    distinct_values: encoding.PackedEdges | None
+    parts: encoding.Count
+
+    @property
+    def finite(self) -> int:
+        return int(self.counts.sum())
+
+    @model_validator(mode="after")
+    def _agrees(self) -> _NumericDocument:
+        if self.counts.size != self.edges.size + 1:
+            raise ValueError(
+                f"counts: expected {self.edges.size + 1} counts, got {self.counts.size}"
+            )
+        finite = self.finite
+        for key in ("minimum", "maximum"):
+            if finite and getattr(self, key) is None:
+                raise ValueError(f"{key}: None is not a finite number")
+        if (
+            self.rows != finite + self.missing + self.infinite
+            or self.sketch.n != finite
+            or self.positive_infinite > self.infinite
+            or (self.distinct_values is not None and self.distinct_values.size > finite)
+            or self.m2 < 0
+            or (finite and not self.minimum <= self.mean <= self.maximum)
+            or (not finite and (self.minimum, self.maximum) != (None, None))
+        ):
+            raise ValueError("its counts, sketch and moments do not agree")
+        return self
 
 
 def _empty_hll() -> hll_sketch:
@@ -329,26 +335,34 @@ class CategorySummary:
     @classmethod
     def from_dict(cls, document: Any) -> CategorySummary:
         """The summary :meth:`to_dict` wrote; DataValidationError saying what is malformed."""
-        document = encoding.check_header(document, _CATEGORY, _VERSION)
-        name = _name(encoding.field(document, "name", _CATEGORY), _CATEGORY)
-        counts = encoding.field(document, "counts", _CATEGORY)
-        what = f"category summary of {name!r}"
-        if not isinstance(counts, Mapping) or not all(isinstance(c, str) for c in counts):
-            raise encoding.malformed(what, "counts must map category text to rows")
-        rows = {c: encoding.count(n, f"{what}: rows of {c!r}") for c, n in counts.items()}
-        pairs = encoding.field(document, "values", _CATEGORY)
-        if not isinstance(pairs, list) or not all(
-            isinstance(pair, list)
-            and len(pair) == 2
-            and isinstance(pair[0], str | int | float | bool)
-            and (not isinstance(pair[0], float) or math.isfinite(pair[0]))
-            for pair in pairs
-        ):
-            raise encoding.malformed(what, "values must be [value, rows] pairs")
+        entry = encoding.read(_CategoryDocument, document, _CATEGORY, _VERSION, "category summary")
         values: dict[str | int | float | bool, int] = {}
-        for value, n in pairs:
-            _add_value(values, value, encoding.count(n, f"{what}: rows of value {value!r}"))
-        return cls(name, {c: n for c, n in rows.items() if n > 0}, values)
+        for value, rows in entry.values:
+            _add_value(values, value, rows)
+        return cls(entry.name, {c: n for c, n in entry.counts.items() if n > 0}, values)
+
+
+def _value_pairs(pairs: Any) -> list[tuple[str | int | float | bool, int]]:
+    """``[[value, rows], ...]``: values as JSON holds them (finite numbers), rows counted."""
+    if not isinstance(pairs, list) or not all(
+        isinstance(pair, list)
+        and len(pair) == 2
+        and isinstance(pair[0], str | int | float | bool)
+        and (not isinstance(pair[0], float) or math.isfinite(pair[0]))
+        for pair in pairs
+    ):
+        raise ValueError("values must be [value, rows] pairs")
+    return [(value, encoding.as_count(rows)) for value, rows in pairs]
+
+
+class _CategoryDocument(encoding.Document):
+    """What :meth:`CategorySummary.to_dict` writes."""
+
+    name: encoding.FeatureName
+    counts: Annotated[
+        dict[str, encoding.Count], encoding.mapping_of("counts must map category text to rows")
+    ] = Field(title="rows of")
+    values: Annotated[list[tuple[str | int | float | bool, int]], PlainValidator(_value_pairs)]
 
 
 def _add_value(table: dict[Any, int], value: Any, rows: int) -> None:
@@ -367,9 +381,3 @@ def _check_same(summary: Any, other: Any) -> None:
             f"{type(other).__name__} of {getattr(other, 'name', None)!r}: merge each feature's "
             "partial summaries with each other"
         )
-
-
-def _name(value: Any, kind: str) -> str:
-    if not isinstance(value, str):
-        raise encoding.malformed(kind, f"the feature name {value!r} is not text")
-    return value

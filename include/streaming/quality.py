@@ -46,7 +46,7 @@ import numpy as np
 import pandas as pd
 
 from include.config import MonitoringConfig
-from include.errors import ConfigurationError, ModelIntegrityError
+from include.errors import ConfigurationError
 from include.model.features import missing_labels
 from include.quality.expectations import (
     ReferenceExpectations,
@@ -69,6 +69,7 @@ from include.quality.findings import (
 from include.quality.gate import DEFAULT_TOLERANCE, label_note
 from include.quality.usability import raise_if_unusable
 from include.streaming import encoding
+from include.streaming.quality_document import TallyDocument, extreme
 
 MAX_NEW_CATEGORIES = 500
 """Distinct new categories kept per categorical feature, the most frequent; see the module."""
@@ -302,8 +303,8 @@ class QualityTally:
                     "non_missing": c.non_missing,
                     "below": c.below,
                     "above": c.above,
-                    "minimum": _extreme(c.minimum) if c.non_missing else None,
-                    "maximum": _extreme(c.maximum) if c.non_missing else None,
+                    "minimum": extreme(c.minimum) if c.non_missing else None,
+                    "maximum": extreme(c.maximum) if c.non_missing else None,
                 }
                 for name, c in self.numeric.items()
             },
@@ -321,49 +322,20 @@ class QualityTally:
     @classmethod
     def from_dict(cls, document: Any) -> QualityTally:
         """The tally :meth:`to_dict` wrote; DataValidationError saying what is malformed."""
-        document = encoding.check_header(document, _FORMAT, _VERSION)
-        entry = {key: encoding.field(document, key, _FORMAT) for key in _KEYS}
         try:
-            expectations = ReferenceExpectations.from_dict(entry["expectations"])
-            config = MonitoringConfig.model_validate(entry["config"])
-            tally = cls.empty(expectations, config, check_label=bool(entry["check_label"]))
-        except (ConfigurationError, ModelIntegrityError, ValueError, TypeError) as exc:
+            entry = encoding.read(TallyDocument, document, _FORMAT, _VERSION)
+            tally = cls.empty(entry.expectations, entry.config, check_label=entry.check_label)
+        except ConfigurationError as exc:
             raise encoding.malformed(_FORMAT, f"its expectations or configuration: {exc}") from None
-        tally.rows = encoding.count(entry["rows"], f"{_FORMAT}: rows")
-        tally.labelled = encoding.count(entry["labelled"], f"{_FORMAT}: labelled")
-        columns = entry["columns"]
-        if not isinstance(columns, list) or not all(isinstance(c, str) for c in columns):
-            raise encoding.malformed(_FORMAT, "columns must be a list of names")
-        tally.columns = list(columns)
-        tally.missing = _counts(entry["missing"], list(tally.missing), "missing")
-        numeric = _mapping(entry["numeric"], list(tally.numeric), "numeric")
-        for name, item in numeric.items():
-            what = f"{_FORMAT}: numeric {name!r}"
-            counts = _mapping(item, ["non_missing", "below", "above", "minimum", "maximum"], what)
-            c = tally.numeric[name]
-            for key in ("non_missing", "below", "above"):
-                setattr(c, key, encoding.count(counts[key], f"{what}: {key}"))
-            if c.non_missing:
-                c.minimum = _read_extreme(counts["minimum"], f"{what}: minimum")
-                c.maximum = _read_extreme(counts["maximum"], f"{what}: maximum")
-        categorical = _mapping(entry["categorical"], list(tally.categorical), "categorical")
-        for name, item in categorical.items():
-            what = f"{_FORMAT}: categorical {name!r}"
-            counts = _mapping(item, ["non_missing", "new_rows", "new", "dropped"], what)
-            c = tally.categorical[name]
-            for key in ("non_missing", "new_rows", "dropped"):
-                setattr(c, key, encoding.count(counts[key], f"{what}: {key}"))
-            new = counts["new"]
-            if not isinstance(new, Mapping) or not all(isinstance(k, str) for k in new):
-                raise encoding.malformed(what, "new must map category text to rows")
-            c.new = {k: encoding.count(v, f"{what}: rows of {k!r}") for k, v in new.items()}
-        if tally.labelled > tally.rows or any(rows > tally.rows for rows in tally.missing.values()):
-            raise encoding.malformed(_FORMAT, "its counts exceed its rows")
+        tally.rows, tally.labelled, tally.columns = entry.rows, entry.labelled, list(entry.columns)
+        tally.missing = {name: entry.missing[name] for name in tally.missing}
+        for name, c in entry.numeric.items():
+            extremes = (c.minimum, c.maximum) if c.non_missing else (math.inf, -math.inf)
+            tally.numeric[name] = _NumericCounts(c.non_missing, c.below, c.above, *extremes)
+        for name, c in entry.categorical.items():
+            tally.categorical[name] = _CategoryCounts(c.non_missing, c.new_rows, dict(c.new))
+            tally.categorical[name].dropped = c.dropped
         return tally
-
-
-_KEYS = ("expectations", "config", "check_label", "rows", "labelled", "columns", "missing")
-_KEYS += ("numeric", "categorical")
 
 
 def _checks(expectations: ReferenceExpectations) -> list[tuple[str, str]]:
@@ -376,25 +348,3 @@ def _checks(expectations: ReferenceExpectations) -> list[tuple[str, str]]:
     suite += [(name, _NOT_NULL) for name in expectations.missing_share]
     columns = list(dict.fromkeys(column for column, _ in suite))
     return [check for column in columns for check in suite if check[0] == column]
-
-
-def _extreme(value: float) -> float | str:
-    """A non-missing extreme as JSON can hold it: infinities as text."""
-    return value if math.isfinite(value) else ("inf" if value > 0 else "-inf")
-
-
-def _read_extreme(value: Any, what: str) -> float:
-    if value in ("inf", "-inf"):
-        return float(value)
-    return encoding.number(value, what)
-
-
-def _mapping(value: Any, keys: list[str], what: str) -> Mapping[str, Any]:
-    if not isinstance(value, Mapping) or sorted(value) != sorted(keys):
-        raise encoding.malformed(what, f"expected entries {sorted(keys)}")
-    return value
-
-
-def _counts(value: Any, keys: list[str], what: str) -> dict[str, int]:
-    value = _mapping(value, keys, f"{_FORMAT}: {what}")
-    return {k: encoding.count(value[k], f"{_FORMAT}: {what} of {k!r}") for k in keys}

@@ -18,12 +18,12 @@ into the realised performance metrics.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import Annotated, Any, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
+from pydantic import PlainValidator, model_validator
 
 from include.errors import ConfigurationError, DataValidationError
 from include.evaluation.metrics import (
@@ -96,12 +96,7 @@ class ScoreSummary:
     ) -> ScoreSummary:
         """A summary of no rows on the grid anchored on ``threshold``."""
         threshold = _checked_threshold(threshold)
-        for name, bits in (("uniform_bits", uniform_bits), ("relative_bits", relative_bits)):
-            if isinstance(bits, bool) or not isinstance(bits, int) or not 1 <= bits <= 20:
-                raise ConfigurationError(f"{name} must be an int from 1 to 20, got {bits!r}")
-        half = (_HALF_BITS - _FLOOR_BITS) >> (52 - relative_bits)
-        bins = 2**uniform_bits + 2 * half + 2
-        zeros = np.zeros(bins, dtype=np.int64)
+        zeros = np.zeros(_bins(uniform_bits, relative_bits), dtype=np.int64)
         return cls(
             threshold,
             uniform_bits,
@@ -230,25 +225,8 @@ class ScoreSummary:
     @classmethod
     def from_dict(cls, document: Any) -> ScoreSummary:
         """The summary :meth:`to_dict` wrote; DataValidationError saying what is malformed."""
-        document = encoding.check_header(document, _FORMAT, _VERSION)
-        threshold = encoding.number(
-            encoding.field(document, "threshold", _FORMAT), "score summary threshold"
-        )
-        grid = {
-            key: encoding.count(encoding.field(document, key, _FORMAT), f"score summary {key}")
-            for key in ("uniform_bits", "relative_bits")
-        }
-        try:
-            summary = cls.empty(threshold, **grid)
-        except (ConfigurationError, DataValidationError) as exc:
-            raise encoding.malformed(_FORMAT, str(exc)) from None
-        for part in ("positives", "negatives", "unlabelled"):
-            counts = encoding.unpack_counts(
-                encoding.field(document, part, _FORMAT), summary.bins, f"score summary {part}"
-            )
-            setattr(summary, part, counts)
-        _read_sums(summary, document)
-        return summary
+        entry = encoding.read(_ScoreDocument, document, _FORMAT, _VERSION)
+        return cls(**dict(entry))  # the document's entries are the summary's fields
 
     @property
     def _grid(self) -> tuple[float, int, int]:
@@ -273,36 +251,62 @@ class ScoreSummary:
         return uniform + np.where(p < 0.5, relative, 2 * half - relative)
 
 
-def _read_sums(summary: ScoreSummary, document: Mapping[str, Any]) -> None:
-    """Set the summary's log-likelihood and calibration sums from ``document``, checking that
-    they can be what :meth:`ScoreSummary.update` adds up for the counts already read."""
-    log_likelihood = _numbers(document, "log_likelihood", 2)
-    scores = _numbers(document, "calibration_scores", CALIBRATION_BINS)
-    positives = _numbers(document, "calibration_positives", CALIBRATION_BINS, counts=True)
-    if np.any(log_likelihood > 0.0):
-        raise encoding.malformed(_FORMAT, "a log-likelihood sum is positive")
-    if np.any(scores < 0.0):
-        raise encoding.malformed(_FORMAT, "a calibration bin's sum of scores is negative")
-    if positives.sum() != summary.positives.sum():
-        raise encoding.malformed(
-            _FORMAT,
-            f"the calibration bins hold {positives.sum()} positives, the score bins "
-            f"{summary.positives.sum()}",
-        )
-    summary.log_likelihood, summary.calibration_scores = log_likelihood, scores
-    summary.calibration_positives = positives
+def _numbers(size: int, *, counts: bool = False) -> PlainValidator:
+    """A list of ``size`` finite numbers (or counts), as an array."""
+    read = encoding.as_count if counts else encoding.as_number
+
+    def check(values: Any) -> np.ndarray:
+        if not isinstance(values, list) or len(values) != size:
+            raise ValueError(f"must be a list of {size} numbers")
+        return np.array([read(value) for value in values], dtype=np.int64 if counts else np.float64)
+
+    return PlainValidator(check)
 
 
-def _numbers(
-    document: Mapping[str, Any], key: str, size: int, *, counts: bool = False
-) -> np.ndarray:
-    """The list ``document[key]`` of ``size`` finite numbers (or counts), as an array."""
-    values = encoding.field(document, key, _FORMAT)
-    if not isinstance(values, list) or len(values) != size:
-        raise encoding.malformed(_FORMAT, f"{key} must be a list of {size} numbers")
-    read = encoding.count if counts else encoding.number
-    checked = [read(value, f"score summary {key}") for value in values]
-    return np.array(checked, dtype=np.int64 if counts else np.float64)
+class _ScoreDocument(encoding.Document):
+    """What :meth:`ScoreSummary.to_dict` writes, in the order of the summary's fields: the
+    bins of the grid the threshold and bits give, and sums that :meth:`ScoreSummary.update`
+    can have added up for those bins' counts."""
+
+    threshold: encoding.Number
+    uniform_bits: encoding.Count
+    relative_bits: encoding.Count
+    positives: encoding.PackedCounts
+    negatives: encoding.PackedCounts
+    unlabelled: encoding.PackedCounts
+    log_likelihood: Annotated[np.ndarray, _numbers(2)]
+    calibration_scores: Annotated[np.ndarray, _numbers(CALIBRATION_BINS)]
+    calibration_positives: Annotated[np.ndarray, _numbers(CALIBRATION_BINS, counts=True)]
+
+    @model_validator(mode="after")
+    def _agrees(self) -> _ScoreDocument:
+        try:
+            _checked_threshold(self.threshold)
+            bins = _bins(self.uniform_bits, self.relative_bits)
+        except ConfigurationError as exc:
+            raise ValueError(str(exc)) from None
+        for part in ("positives", "negatives", "unlabelled"):
+            if getattr(self, part).size != bins:
+                raise ValueError(f"{part}: expected {bins} counts, got {getattr(self, part).size}")
+        if np.any(self.log_likelihood > 0.0):
+            raise ValueError("a log-likelihood sum is positive")
+        if np.any(self.calibration_scores < 0.0):
+            raise ValueError("a calibration bin's sum of scores is negative")
+        if self.calibration_positives.sum() != self.positives.sum():
+            raise ValueError(
+                f"the calibration bins hold {self.calibration_positives.sum()} positives, the "
+                f"score bins {self.positives.sum()}"
+            )
+        return self
+
+
+def _bins(uniform_bits: Any, relative_bits: Any) -> int:
+    """The number of bins of the grid; ConfigurationError unless both are ints from 1 to 20."""
+    for name, bits in (("uniform_bits", uniform_bits), ("relative_bits", relative_bits)):
+        if isinstance(bits, bool) or not isinstance(bits, int) or not 1 <= bits <= 20:
+            raise ConfigurationError(f"{name} must be an int from 1 to 20, got {bits!r}")
+    half = (_HALF_BITS - _FLOOR_BITS) >> (52 - relative_bits)
+    return 2**uniform_bits + 2 * half + 2
 
 
 def _checked_threshold(threshold: Any) -> float:

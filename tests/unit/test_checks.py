@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 
 from include.checks import (
@@ -270,6 +271,31 @@ def test_checks_need_a_name_and_a_metric(name, metric):
 def test_checks_are_immutable():
     with pytest.raises(AttributeError):
         TUTORIAL_CHECK.soft_max = 0.6
+
+
+def test_checks_hold_typed_values():
+    check = NumericRangeCheck("auc", "auc", 0, soft_max=np.float32(0.5))
+    in_set = ValueInSetCheck("classes", "n", [2, 3.0], "ERROR")
+
+    assert (type(check.hard_min), type(check.soft_max)) == (float, float)
+    assert check.soft_max == 0.5
+    assert in_set.allowed == frozenset({2.0, 3.0})
+    assert in_set.outcome_if_not is ERROR
+
+
+@pytest.mark.parametrize(
+    ("build", "error"),
+    [
+        (lambda: NumericRangeCheck(name=3, metric="auc", soft_max=1), "a check needs a name"),
+        (lambda: NumericRangeCheck("auc", None, soft_max=1), "check 'auc' needs a metric"),
+        (lambda: NumericRangeCheck("auc", "auc", soft_max=[1]), r"soft_max = \[1\] is not a"),
+        (lambda: ValueInSetCheck("n", "n", [None]), "allowed values must be finite numbers"),
+        (lambda: CustomCheck("c", function=None), "check 'c': function must be callable"),
+    ],
+)
+def test_a_wrong_type_is_a_configuration_error_naming_the_check(build, error):
+    with pytest.raises(ConfigurationError, match=error):
+        build()
 
 
 # -- several checks, one outcome ---------------------------------------------------------------

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -194,3 +195,32 @@ def test_category_round_trip_and_malformed_documents():
         CategorySummary.from_dict([document])
     with pytest.raises(ConfigurationError, match="'kind' with the CategorySummary of 'other'"):
         summary.merge(CategorySummary("other"))
+
+
+def _stored(name: str) -> list[dict]:
+    # written by NumericSummary/CategorySummary.to_dict at commit 70e39ca
+    return json.loads((Path(__file__).parents[1] / "stored" / name).read_text())
+
+
+def test_summaries_the_earlier_code_wrote_load_and_are_written_the_same():
+    for document in _stored("numeric_summaries.json"):
+        assert NumericSummary.from_dict(document).to_dict() == document
+    for document in _stored("category_summaries.json"):
+        assert CategorySummary.from_dict(document).to_dict() == document
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda d: d.update(rows=True), "numeric summary of 'amount': rows: True is not a count"),
+        (lambda d: d.update(distinct_values="!!"), "distinct_values: the packed data cannot be"),
+        (lambda d: d.update(distinct_sketch=d["sketch"]), "the HLL sketch cannot be read"),
+        (lambda d: d.update(maximum=None), "maximum: None is not a finite number"),
+    ],
+)
+def test_a_malformed_entry_is_named(change, message):
+    document = _stored("numeric_summaries.json")[0]
+    change(document)
+
+    with pytest.raises(DataValidationError, match=message):
+        NumericSummary.from_dict(document)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import itertools
 import json
 from functools import reduce
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -269,3 +270,11 @@ def test_beyond_the_cap_counts_stay_exact_and_the_category_count_is_a_bound(
     assert next(iter(found.details["examples"])) == "most"
     assert next(iter(wanted.details["examples"])) == "most"
     assert len(tally.categorical["item_category"].new) <= MAX_NEW_CATEGORIES
+
+
+def test_a_tally_the_earlier_code_wrote_loads_and_is_written_the_same():
+    # written by QualityTally.to_dict at commit 70e39ca (-inf and 1e6 among the extremes)
+    stored = Path(__file__).parents[1] / "stored" / "quality_tally.json"
+    document = json.loads(stored.read_text())
+
+    assert QualityTally.from_dict(document).to_dict() == document

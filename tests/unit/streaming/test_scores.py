@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -235,3 +236,11 @@ def test_negative_counts_are_refused():
 
     with pytest.raises(DataValidationError, match="negative"):
         ScoreSummary.from_dict(summary.to_dict())
+
+
+def test_a_summary_the_earlier_code_wrote_loads_and_is_written_the_same():
+    # written by ScoreSummary.to_dict at commit 70e39ca
+    stored = Path(__file__).parents[1] / "stored" / "score_summary.json"
+    document = json.loads(stored.read_text())
+
+    assert ScoreSummary.from_dict(document).to_dict() == document
