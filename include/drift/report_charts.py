@@ -91,10 +91,6 @@ class Frame:
     def y1(self) -> int:
         return self.top
 
-    def svg(self, body: Sequence[str], label: str) -> Markup:
-        """``body``, SVG markup already rendered, in a chart of this size labelled ``label``."""
-        return chart("frame.svg", self, body=Markup("".join(body)), label=label)
-
 
 def chart(template: str, frame: Frame, **context: Any) -> Markup:
     """The chart template ``report/<template>`` drawn in ``frame``."""
