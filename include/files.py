@@ -1,4 +1,5 @@
-"""Files written whole: readers see the old version or the new one, never half of one."""
+"""Files written whole (readers see the old version or the new one, never half of one), and
+their sizes as people read them."""
 
 from __future__ import annotations
 
@@ -31,3 +32,15 @@ def write_atomically(path: Path, write: Callable[[BinaryIO], object]) -> Path:
         Path(temporary).unlink(missing_ok=True)
         raise
     return path
+
+
+def size_text(size: float | None) -> str:
+    """A size in bytes as people read it (``812 B``, ``3.4 MiB``); ``-`` when unknown."""
+    if size is None:
+        return "-"
+    value = float(size)
+    for unit in ("B", "KiB", "MiB"):
+        if value < 1024:
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{value:.1f} GiB"

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from include.errors import MonitoringError
+from include.files import size_text
 from include.settings import current
 
 if TYPE_CHECKING:
@@ -88,7 +89,7 @@ def _bundles(deployer: Deployer, _args: argparse.Namespace) -> None:
         else:
             try:
                 manifest = read_manifest(archive)
-                created, size = _iso_time(manifest.created_at), _size(archive.stat().st_size)
+                created, size = _iso_time(manifest.created_at), size_text(archive.stat().st_size)
             except MonitoringError:
                 created, size = "-", "corrupt"
         rows.append(
@@ -286,14 +287,6 @@ def _iso_time(text: str) -> str:
         return _time(datetime.fromisoformat(text).astimezone(UTC))
     except ValueError:
         return text
-
-
-def _size(size: float) -> str:
-    for unit in ("B", "KiB", "MiB"):
-        if size < 1024:
-            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1024
-    return f"{size:.1f} GiB"
 
 
 def _table(header: list[str], rows: list[list[str]]) -> None:

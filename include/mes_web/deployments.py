@@ -24,6 +24,7 @@ from typing import Any
 from include.bundles.archive import BundleDiff, Manifest, compare, read_manifest
 from include.bundles.deployer import Deployer, DeploymentStatus
 from include.errors import MonitoringError
+from include.files import size_text
 from include.paths import mes_home
 from include.settings import current
 from include.templating import render
@@ -313,17 +314,6 @@ def _render(**context: Any) -> str:
     return render(
         "deployments/page.html", wide=True, cli=CLI, when=_display_time, size=size_text, **context
     )
-
-
-def size_text(size: int | None) -> str:
-    if size is None:
-        return "-"
-    value = float(size)
-    for unit in ("B", "KiB", "MiB"):
-        if value < 1024:
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{value:.1f} GiB"
 
 
 def _utc(value: datetime | None) -> Any:

@@ -6,7 +6,7 @@ import stat
 
 import pytest
 
-from include.files import write_atomically
+from include.files import size_text, write_atomically
 
 
 def test_writes_the_bytes_and_returns_the_path(tmp_path):
@@ -64,3 +64,18 @@ def test_a_failing_writer_creates_no_file_where_there_was_none(tmp_path):
     with pytest.raises(ValueError, match="bad content"):
         write_atomically(target, fail)
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("size", "text"),
+    [
+        (None, "-"),
+        (0, "0 B"),
+        (1023, "1023 B"),
+        (1536, "1.5 KiB"),
+        (5 * 2**20, "5.0 MiB"),
+        (3 * 2**30, "3.0 GiB"),
+    ],
+)
+def test_sizes_read_as_people_read_them(size, text) -> None:
+    assert size_text(size) == text
