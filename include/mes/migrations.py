@@ -204,18 +204,21 @@ def _record_for_older_code(conn: sa.Connection, config: Config, latest: int) -> 
     """One row a version in ``schema_migrations``, as the runner before Alembic wrote them."""
     _schema_migrations.create(conn, checkfirst=True)
     recorded = set(conn.execute(sa.select(_schema_migrations.c.version)).scalars())
+    missing = [version for version in range(1, latest + 1) if version not in recorded]
+    if not missing:  # the usual case: a current store, nothing to write or to look up
+        return
     script = ScriptDirectory.from_config(config)
-    missing = [
-        {
-            "version": version,
-            "description": (script.get_revision(revision_id(version)).doc or "").strip(),
-            "applied_at": datetime.now(UTC),
-        }
-        for version in range(1, latest + 1)
-        if version not in recorded
-    ]
-    if missing:
-        conn.execute(_schema_migrations.insert(), missing)
+    conn.execute(
+        _schema_migrations.insert(),
+        [
+            {
+                "version": version,
+                "description": (script.get_revision(revision_id(version)).doc or "").strip(),
+                "applied_at": datetime.now(UTC),
+            }
+            for version in missing
+        ],
+    )
 
 
 def new_revision(message: str, *, autogenerate: bool = False, folder: Path | None = None) -> Script:
